@@ -1,0 +1,38 @@
+"""Probe packs: the contract between probe building and scoring.
+
+A pack is a directory holding ``manifest.json`` (schema, provenance, hashes) and safetensors
+weights. ``load_pack`` validates everything and names the exact problem; ``write_pack`` is the
+only writer, so every pack on disk went through the same schema.
+"""
+
+from monitor.probe.errors import ProbePackError
+from monitor.probe.manifest import (
+    MANIFEST_NAME,
+    SCHEMA_VERSION,
+    DirectionSpec,
+    FeatureCalibration,
+    HookPointSpec,
+    PackManifest,
+    Provenance,
+    SaeSpec,
+    WatchedLatent,
+)
+from monitor.probe.pack import Direction, HookProbe, ProbePack, load_pack, write_pack
+
+__all__ = [
+    "MANIFEST_NAME",
+    "SCHEMA_VERSION",
+    "Direction",
+    "DirectionSpec",
+    "FeatureCalibration",
+    "HookPointSpec",
+    "HookProbe",
+    "PackManifest",
+    "ProbePack",
+    "ProbePackError",
+    "Provenance",
+    "SaeSpec",
+    "WatchedLatent",
+    "load_pack",
+    "write_pack",
+]
