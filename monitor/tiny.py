@@ -34,7 +34,7 @@ def build_chat_tokenizer(texts: Iterable[str], vocab_size: int = 512) -> PreTrai
         show_progress=False,
     )
     tokenizer.train_from_iterator(texts, trainer=trainer)
-    return PreTrainedTokenizerFast(
+    return PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
         tokenizer_object=tokenizer,
         bos_token="<|bos|>",
         eos_token="<|eos|>",
@@ -45,7 +45,7 @@ def build_chat_tokenizer(texts: Iterable[str], vocab_size: int = 512) -> PreTrai
 
 def default_corpus() -> list[str]:
     """Text the tiny tokenizer learns merges from: the default canaries."""
-    texts = []
+    texts: list[str] = []
     for prompt in load_canaries().prompts:
         texts.extend(message.content for message in prompt.messages)
         texts.append(prompt.answer or "")

@@ -1,0 +1,58 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from monitor import __version__
+from service.auth import Scope, ensure_token
+from service.errors import install_error_handlers
+from service.ingest import IngestService
+from service.limits import BodySizeLimit
+from service.metrics import ServiceMetrics
+from service.packs import PackRegistry
+from service.routes import checks, health, metrics, packs, runs, tokens
+from service.services import Services
+from service.settings import ServiceSettings
+from service.store import Store, connect
+
+DESCRIPTION = """Training-time early warning for emergent misalignment.
+
+Trainers send *checks* (pooled canary-prompt activations) for a *run*; the service scores them
+against the run's *probe pack* (misalignment directions and persona SAE latents), detects drift
+from the step-0 baseline and raises alerts, exposed here, at `/metrics` and to the trainer.
+Authenticate with `Authorization: Bearer <token>` (scopes: ingest, read, admin).
+"""
+
+
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+    settings = settings or ServiceSettings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(connect(settings.resolved_database_url()))
+    if settings.bootstrap_token:
+        ensure_token(store, settings.bootstrap_token, "bootstrap", {Scope.ADMIN})
+    registry = PackRegistry(store, settings.data_dir, settings.max_pack_bytes * 4)
+    service_metrics = ServiceMetrics(store)
+    services = Services(
+        settings, store, registry, IngestService(store, registry, service_metrics), service_metrics
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        store.engine.dispose()
+
+    app = FastAPI(title="emwatch", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.services = services
+    install_error_handlers(app)
+    for module in (health, packs, runs, checks, tokens, metrics):
+        app.include_router(module.router)
+    app.add_middleware(
+        BodySizeLimit,
+        default_limit=settings.max_json_bytes,
+        limits={"/checks": settings.max_check_bytes, "/probe-packs": settings.max_pack_bytes},
+    )
+    return app

@@ -1,0 +1,35 @@
+"""API tokens (admin only): create with scopes, list, revoke."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Depends, Response
+
+from service.auth import Scope, create_token
+from service.errors import ApiError
+from service.schemas import ErrorOut, TokenCreate, TokenCreatedOut, TokenOut
+from service.services import ServicesDep, require
+
+router = APIRouter(
+    prefix="/v1/tokens", tags=["tokens"], dependencies=[Depends(require(Scope.ADMIN))]
+)
+
+
+@router.post("", response_model=TokenCreatedOut, status_code=201)
+def create(body: TokenCreate, services: ServicesDep) -> TokenCreatedOut:
+    """Create a token; its text is in this response only."""
+    token, record = create_token(services.store, body.name, set(body.scopes))
+    return TokenCreatedOut(**TokenOut.of(record).model_dump(), token=token)
+
+
+@router.get("", response_model=list[TokenOut])
+def list_tokens(services: ServicesDep) -> list[TokenOut]:
+    return [TokenOut.of(record) for record in services.store.list_tokens()]
+
+
+@router.delete("/{token_id}", status_code=204, responses={404: {"model": ErrorOut}})
+def revoke(token_id: str, services: ServicesDep) -> Response:
+    if not services.store.revoke_token(token_id, time.time()):
+        raise ApiError(404, "unknown_token", f"no live token with id {token_id!r}")
+    return Response(status_code=204)

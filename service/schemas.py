@@ -1,0 +1,242 @@
+"""Request and response bodies of the HTTP API (v1)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from monitor.detect import DetectorConfig
+from monitor.naming import RUN_NAME_PATTERN
+from service.auth import Scope
+from service.store.records import AlertRow, PackRecord, RunRecord, ScoreRow, TokenRecord
+
+RunName = Annotated[str, Field(pattern=RUN_NAME_PATTERN, description="Run name.")]
+LabelKey = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
+LabelValue = Annotated[str, Field(max_length=200)]
+
+
+def timestamp(seconds: float | None) -> datetime | None:
+    return datetime.fromtimestamp(seconds, UTC) if seconds is not None else None
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorOut(BaseModel):
+    error: str = Field(description="Machine-readable code, e.g. step_conflict.")
+    detail: str = Field(description="What is wrong and how to fix it.")
+
+
+# -- probe packs -------------------------------------------------------------------------------
+
+
+class PackOut(BaseModel):
+    name: str
+    content_hash: str
+    description: str
+    model_id: str
+    d_model: int
+    hook_points: dict[str, list[str]] = Field(description="Features watched at each hook point.")
+    size_bytes: int
+    created_at: datetime
+
+    @classmethod
+    def of(cls, record: PackRecord) -> PackOut:
+        manifest = record.manifest
+        hooks: dict[str, list[str]] = {}
+        for hook, spec in manifest["hook_points"].items():
+            latents = (spec.get("sae") or {}).get("watched_latents", [])
+            hooks[hook] = [f"direction:{d['name']}" for d in spec.get("directions", [])] + [
+                f"latent:{w['index']}" for w in latents
+            ]
+        return cls(
+            name=record.name,
+            content_hash=record.content_hash,
+            description=manifest.get("description", ""),
+            model_id=manifest["provenance"]["model_id"],
+            d_model=manifest["provenance"]["d_model"],
+            hook_points=hooks,
+            size_bytes=record.size_bytes,
+            created_at=datetime.fromtimestamp(record.created_at, UTC),
+        )
+
+
+class PackDetailOut(PackOut):
+    manifest: dict[str, Any]
+
+
+# -- runs --------------------------------------------------------------------------------------
+
+
+class RunCreate(_Body):
+    name: RunName
+    probe_pack: str = Field(description="Name of a registered probe pack.")
+    model_id: str = Field(default="", max_length=200, description="The model being trained.")
+    d_model: int | None = Field(default=None, gt=0, description="Checked against the pack.")
+    hook_points: list[str] | None = Field(default=None, description="Checked against the pack.")
+    prompt_set_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    detector: DetectorConfig = Field(default_factory=DetectorConfig)
+    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, max_length=32)
+
+
+class RunUpdate(_Body):
+    status: Literal["running", "finished", "failed"]
+
+
+class RunOut(BaseModel):
+    name: str
+    probe_pack: str
+    model_id: str
+    status: str
+    labels: dict[str, str]
+    detector: DetectorConfig
+    prompt_set_hash: str | None
+    n_checks: int
+    baseline_step: int | None
+    last_step: int | None
+    last_check_at: datetime | None
+    created_at: datetime
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, run: RunRecord) -> RunOut:
+        state = run.detector_state or {}
+        return cls(
+            name=run.name,
+            probe_pack=run.probe_pack,
+            model_id=run.model_id,
+            status=run.status,
+            labels=run.labels,
+            detector=DetectorConfig.model_validate(run.detector_config),
+            prompt_set_hash=run.prompt_set_hash,
+            n_checks=run.n_checks,
+            baseline_step=state.get("baseline_step"),
+            last_step=run.last_step,
+            last_check_at=timestamp(run.last_check_at),
+            created_at=datetime.fromtimestamp(run.created_at, UTC),
+            finished_at=timestamp(run.finished_at),
+        )
+
+
+# -- checks, scores, alerts --------------------------------------------------------------------
+
+
+class SignalOut(BaseModel):
+    hook_point: str
+    feature: str
+    value: float = Field(description="Mean over canary prompts of the raw feature value.")
+    zscore: float = Field(description="Shift from the baseline towards misalignment, in z units.")
+    cusum: float
+
+
+class AlertOut(BaseModel):
+    id: str
+    hook_point: str
+    feature: str
+    rule: str
+    severity: Literal["warning", "critical"]
+    state: Literal["pending", "firing", "resolved"]
+    threshold: float
+    value: float
+    peak: float
+    started_step: int
+    firing_step: int | None
+    resolved_step: int | None
+    started_at: datetime
+    firing_at: datetime | None
+    resolved_at: datetime | None
+
+    @classmethod
+    def of(cls, row: AlertRow) -> AlertOut:
+        return cls(
+            id=row.alert_id,
+            hook_point=row.hook_point,
+            feature=row.feature,
+            rule=row.rule,
+            severity=row.severity,
+            state=row.state,
+            threshold=row.threshold,
+            value=row.value,
+            peak=row.peak,
+            started_step=row.started_step,
+            firing_step=row.firing_step,
+            resolved_step=row.resolved_step,
+            started_at=datetime.fromtimestamp(row.started_at, UTC),
+            firing_at=timestamp(row.firing_at),
+            resolved_at=timestamp(row.resolved_at),
+        )
+
+
+class CheckResult(BaseModel):
+    run: str
+    step: int
+    duplicate: bool = Field(description="True if this (run, step) was already stored as is.")
+    signals: list[SignalOut]
+    alerts: list[AlertOut] = Field(description="The run's pending and firing alerts.")
+
+
+class ScorePointOut(BaseModel):
+    step: int
+    hook_point: str
+    feature: str
+    value: float
+    zscore: float
+    cusum: float
+    per_prompt: list[float]
+
+    @classmethod
+    def of(cls, row: ScoreRow) -> ScorePointOut:
+        return cls(**row.__dict__)
+
+
+class ScoreSeriesOut(BaseModel):
+    run: str
+    points: list[ScorePointOut]
+
+
+class AlertListOut(BaseModel):
+    run: str
+    alerts: list[AlertOut]
+
+
+# -- tokens and health -------------------------------------------------------------------------
+
+
+class TokenCreate(_Body):
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[Scope] = Field(min_length=1)
+
+
+class TokenOut(BaseModel):
+    id: str
+    name: str
+    scopes: list[str]
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, record: TokenRecord) -> TokenOut:
+        return cls(
+            id=record.token_id,
+            name=record.name,
+            scopes=sorted(record.scopes),
+            created_at=datetime.fromtimestamp(record.created_at, UTC),
+            revoked_at=timestamp(record.revoked_at),
+        )
+
+
+class TokenCreatedOut(TokenOut):
+    token: str = Field(description="The token itself; shown once, store it now.")
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+    version: str
+
+
+class ReadyOut(BaseModel):
+    status: Literal["ready"]
+    database: str

@@ -1,0 +1,34 @@
+"""Service settings, from ``EMWATCH_*`` environment variables or ``emwatch serve`` flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MiB = 1024 * 1024
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EMWATCH_", extra="ignore")
+
+    data_dir: Path = Field(default=Path(".emwatch"), description="SQLite file, unpacked packs.")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL, e.g. postgresql://user@host/db; default: SQLite in data_dir.",
+    )
+    max_check_bytes: int = Field(default=64 * MiB, gt=0, description="Largest check body.")
+    max_pack_bytes: int = Field(default=1024 * MiB, gt=0, description="Largest pack upload.")
+    max_json_bytes: int = Field(default=1 * MiB, gt=0, description="Largest other request body.")
+    bootstrap_token: str | None = Field(
+        default=None, description="An admin token to accept (e.g. from a secret store)."
+    )
+    metrics_require_token: bool = Field(
+        default=False, description="Require a 'read' token on /metrics (Prometheus supports it)."
+    )
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'emwatch.db').resolve()}"

@@ -1,0 +1,90 @@
+"""The relational schema. Time series are keyed by (run, step)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+tokens = sa.Table(
+    "tokens",
+    metadata,
+    sa.Column("token_id", sa.String(16), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("secret_sha256", sa.String(64), nullable=False),
+    sa.Column("scopes", sa.String(100), nullable=False),  # space separated
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("revoked_at", sa.Float),
+)
+
+probe_packs = sa.Table(
+    "probe_packs",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("manifest", sa.JSON, nullable=False),
+    sa.Column("archive", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("run_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(128), nullable=False, unique=True),
+    sa.Column("probe_pack", sa.String(64), sa.ForeignKey("probe_packs.name"), nullable=False),
+    sa.Column("model_id", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("detector_config", sa.JSON, nullable=False),
+    sa.Column("labels", sa.JSON, nullable=False),
+    sa.Column("prompt_set_hash", sa.String(64)),
+    sa.Column("detector_state", sa.JSON),
+    sa.Column("n_checks", sa.Integer, nullable=False, default=0),
+    sa.Column("last_step", sa.BigInteger),
+    sa.Column("last_check_at", sa.Float),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("finished_at", sa.Float),
+)
+
+checks = sa.Table(
+    "checks",
+    metadata,
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.run_id"), primary_key=True),
+    sa.Column("step", sa.BigInteger, primary_key=True),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("received_at", sa.Float, nullable=False),
+)
+
+scores = sa.Table(
+    "scores",
+    metadata,
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.run_id"), primary_key=True),
+    sa.Column("step", sa.BigInteger, primary_key=True),
+    sa.Column("hook_point", sa.String(200), primary_key=True),
+    sa.Column("feature", sa.String(100), primary_key=True),
+    sa.Column("value", sa.Float, nullable=False),
+    sa.Column("zscore", sa.Float, nullable=False),
+    sa.Column("cusum", sa.Float, nullable=False),
+    sa.Column("per_prompt", sa.JSON, nullable=False),
+)
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.run_id"), primary_key=True),
+    sa.Column("alert_id", sa.String(400), primary_key=True),
+    sa.Column("hook_point", sa.String(200), nullable=False),
+    sa.Column("feature", sa.String(100), nullable=False),
+    sa.Column("rule", sa.String(64), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("threshold", sa.Float, nullable=False),
+    sa.Column("value", sa.Float, nullable=False),
+    sa.Column("peak", sa.Float, nullable=False),
+    sa.Column("started_step", sa.BigInteger, nullable=False),
+    sa.Column("started_at", sa.Float, nullable=False),
+    sa.Column("firing_step", sa.BigInteger),
+    sa.Column("firing_at", sa.Float),
+    sa.Column("resolved_step", sa.BigInteger),
+    sa.Column("resolved_at", sa.Float),
+)
