@@ -43,7 +43,7 @@ CHECKS_RECEIVED = "emwatch_checks_received"  # exposed as emwatch_checks_receive
 INGEST_DURATION = "emwatch_ingest_duration_seconds"
 
 # ``*_created`` series only double the exposition; rate() needs none of them.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 INGEST_OUTCOMES = ("stored", "duplicate", "conflict", "invalid", "unknown_run", "error")
 
