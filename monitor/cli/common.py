@@ -25,3 +25,13 @@ def add_service_options(parser: argparse.ArgumentParser) -> None:
 
 def client_from(args: argparse.Namespace) -> EmwatchClient:
     return EmwatchClient(args.url, args.token)
+
+
+def print_table(headers: list[str], rows: list[list[object]]) -> None:
+    """Left-aligned columns, wide enough for their longest cell."""
+    cells = [headers, *[["" if c is None else str(c) for c in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for row in cells:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
