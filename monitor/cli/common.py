@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
+from collections.abc import Callable
 
-from monitor.client import EmwatchClient
+from monitor.client import EmwatchClient, ServiceError
+from monitor.probe import ProbePackError
+
+Handler = Callable[[argparse.Namespace], int]
 
 DEFAULT_URL = "http://127.0.0.1:8321"
 
@@ -35,3 +40,18 @@ def print_table(headers: list[str], rows: list[list[object]]) -> None:
         print(
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         )
+
+
+def reports_errors(handler: Handler) -> Handler:
+    """Turn the errors a user can act on (service down or refusing, a broken pack) into one
+    ``error: ...`` line and exit status 1, instead of a traceback."""
+
+    @functools.wraps(handler)
+    def wrapper(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except (ServiceError, ProbePackError) as exc:
+            print(f"error: {exc}")
+            return 1
+
+    return wrapper

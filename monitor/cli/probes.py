@@ -6,8 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from monitor.cli.common import add_service_options, client_from
-from monitor.client import ServiceError
+from monitor.cli.common import add_service_options, client_from, reports_errors
 from monitor.probe import ProbePack, ProbePackError, load_pack
 
 
@@ -94,13 +93,10 @@ def validate_pack(args: argparse.Namespace) -> int:
     return 0
 
 
+@reports_errors
 def register_pack(args: argparse.Namespace) -> int:
-    try:
-        load_pack(args.directory)
-        with client_from(args) as client:
-            result = client.register_pack(args.directory)
-    except (ProbePackError, ServiceError) as exc:
-        print(f"error: {exc}")
-        return 1
+    load_pack(args.directory)
+    with client_from(args) as client:
+        result = client.register_pack(args.directory)
     print(f"registered {result['name']} ({result['content_hash'][:12]})")
     return 0

@@ -6,8 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from monitor.cli.common import add_service_options, client_from, print_table
-from monitor.client import ServiceError
+from monitor.cli.common import add_service_options, client_from, print_table, reports_errors
 
 
 def register(subparsers: Any) -> None:
@@ -40,16 +39,11 @@ def register(subparsers: Any) -> None:
     alerts.set_defaults(handler=show_alerts)
 
 
+@reports_errors
 def list_runs(args: argparse.Namespace) -> int:
-    try:
-        with client_from(args) as client:
-            runs = client.list_runs(args.status)
-            firing = {
-                run["name"]: len(client.alerts(run["name"], "firing")["alerts"]) for run in runs
-            }
-    except ServiceError as exc:
-        print(f"error: {exc}")
-        return 1
+    with client_from(args) as client:
+        runs = client.list_runs(args.status)
+        firing = {run["name"]: len(client.alerts(run["name"], "firing")["alerts"]) for run in runs}
     if args.json:
         print(json.dumps(runs, indent=2))
         return 0
@@ -70,13 +64,10 @@ def list_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+@reports_errors
 def show_alerts(args: argparse.Namespace) -> int:
-    try:
-        with client_from(args) as client:
-            alerts = client.alerts(args.run, args.state)["alerts"]
-    except ServiceError as exc:
-        print(f"error: {exc}")
-        return 1
+    with client_from(args) as client:
+        alerts = client.alerts(args.run, args.state)["alerts"]
     if args.json:
         print(json.dumps(alerts, indent=2))
         return 0

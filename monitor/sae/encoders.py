@@ -59,8 +59,18 @@ class LatentEncoder(Protocol):
         ...
 
 
+class _ReadsEncoderWidth:
+    """``d_in`` from the encoder matrix, which every architecture keeps as ``w_enc``."""
+
+    w_enc: torch.Tensor  # [d_in, n_kept]
+
+    @property
+    def d_in(self) -> int:
+        return int(self.w_enc.shape[0])
+
+
 @dataclass(frozen=True)
-class StandardEncoder:
+class StandardEncoder(_ReadsEncoderWidth):
     """ReLU SAE: ``relu(x' @ W_enc + b_enc)``, watched columns only."""
 
     normalization: InputNormalization
@@ -70,17 +80,13 @@ class StandardEncoder:
     watched: tuple[int, ...]
     architecture: str = "standard"
 
-    @property
-    def d_in(self) -> int:
-        return int(self.w_enc.shape[0])
-
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         hidden_pre = self.normalization(x) @ self.w_enc + self.b_enc  # [n, n_watched]
         return hidden_pre.relu()
 
 
 @dataclass(frozen=True)
-class JumpReLUEncoder:
+class JumpReLUEncoder(_ReadsEncoderWidth):
     """JumpReLU SAE (and BatchTopK, which sae-lens saves as JumpReLU): ReLU gated by a threshold."""
 
     normalization: InputNormalization
@@ -91,17 +97,13 @@ class JumpReLUEncoder:
     watched: tuple[int, ...]
     architecture: str = "jumprelu"
 
-    @property
-    def d_in(self) -> int:
-        return int(self.w_enc.shape[0])
-
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         hidden_pre = self.normalization(x) @ self.w_enc + self.b_enc  # [n, n_watched]
         return hidden_pre.relu() * (hidden_pre > self.threshold).to(hidden_pre.dtype)
 
 
 @dataclass(frozen=True)
-class GatedEncoder:
+class GatedEncoder(_ReadsEncoderWidth):
     """Gated SAE: a gate path decides which latents fire, a magnitude path how strongly."""
 
     normalization: InputNormalization
@@ -113,10 +115,6 @@ class GatedEncoder:
     watched: tuple[int, ...]
     architecture: str = "gated"
 
-    @property
-    def d_in(self) -> int:
-        return int(self.w_enc.shape[0])
-
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         sae_in = self.normalization(x)  # [n, d_in]
         active = (sae_in @ self.w_enc + self.b_gate > 0).to(sae_in.dtype)  # [n, n_watched]
@@ -125,7 +123,7 @@ class GatedEncoder:
 
 
 @dataclass(frozen=True)
-class TopKEncoder:
+class TopKEncoder(_ReadsEncoderWidth):
     """TopK SAE: a latent's value depends on every other latent, so encode all, then select."""
 
     normalization: InputNormalization
@@ -135,10 +133,6 @@ class TopKEncoder:
     decoder_norms: torch.Tensor | None  # [d_sae] when rescale_acts_by_decoder_norm, else None
     watched: tuple[int, ...]
     architecture: str = "topk"
-
-    @property
-    def d_in(self) -> int:
-        return int(self.w_enc.shape[0])
 
     @property
     def d_sae(self) -> int:
