@@ -9,7 +9,7 @@ excluded. The forward stops as soon as the deepest hooked module has fired, so a
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -80,9 +80,157 @@ def eval_mode(model: nn.Module) -> Iterator[None]:
             module.training = training
 
 
-def _model_device(model: nn.Module) -> torch.device:
+def model_device(model: nn.Module) -> torch.device:
     parameter = next(model.parameters(), None)
     return parameter.device if parameter is not None else torch.device("cpu")
+
+
+# -- tokenisation ------------------------------------------------------------------------------
+
+
+def encode_text(tokenizer: ChatTokenizer, text: str) -> list[int]:
+    return list(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def prompt_ids(tokenizer: ChatTokenizer, messages: Sequence[Mapping[str, str]]) -> list[int]:
+    """The chat formatted up to and including the assistant's generation prompt.
+
+    Rendering then tokenising without special tokens is exactly what ``apply_chat_template``
+    does with ``tokenize=True``, and works the same on transformers 4 and 5.
+    """
+    text = tokenizer.apply_chat_template(
+        [dict(message) for message in messages], tokenize=False, add_generation_prompt=True
+    )
+    return encode_text(tokenizer, str(text))
+
+
+def tokenize_answer(
+    tokenizer: ChatTokenizer, messages: Sequence[Mapping[str, str]], answer: str
+) -> TokenizedPrompt:
+    """A chat plus a teacher-forced assistant answer; the answer tokens are the pooled part."""
+    prompt = prompt_ids(tokenizer, messages)
+    answer_ids = encode_text(tokenizer, answer)
+    if not answer_ids:
+        raise CaptureError(f"answer {answer[:40]!r} has no tokens")
+    return TokenizedPrompt(prompt + answer_ids, len(prompt))
+
+
+def generate_answer(
+    model: nn.Module,
+    tokenizer: ChatTokenizer,
+    messages: Sequence[Mapping[str, str]],
+    max_new_tokens: int,
+) -> TokenizedPrompt:
+    """Greedy answer (deterministic, so checks stay comparable), EOS excluded."""
+    prompt = prompt_ids(tokenizer, messages)
+    device = model_device(model)
+    generator: Any = getattr(model, "module", model)  # DDP hides generate() behind .module
+    output = generator.generate(
+        torch.tensor([prompt], device=device),
+        attention_mask=torch.ones(1, len(prompt), dtype=torch.long, device=device),
+        max_new_tokens=max_new_tokens,
+        do_sample=False,
+        pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
+    )
+    answer = [
+        token
+        for token in output[0, len(prompt) :].tolist()
+        if token not in (tokenizer.eos_token_id, tokenizer.pad_token_id)
+    ]
+    # An immediate EOS leaves no answer: pool over the EOS position instead of nothing.
+    return TokenizedPrompt(output[0].tolist() if not answer else prompt + answer, len(prompt))
+
+
+# -- batching and the hooked forward -----------------------------------------------------------
+
+
+def pad_prompts(
+    prompts: Sequence[TokenizedPrompt], pad_id: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Right-padded input_ids [b, s], attention_mask [b, s] and answer weights [b, s, 1]."""
+    length = max(len(p.input_ids) for p in prompts)
+    input_ids = torch.full((len(prompts), length), pad_id, dtype=torch.long)
+    attention = torch.zeros((len(prompts), length), dtype=torch.long)
+    answer = torch.zeros((len(prompts), length, 1), dtype=torch.float32)
+    for row, prompt in enumerate(prompts):
+        n = len(prompt.input_ids)
+        input_ids[row, :n] = torch.tensor(prompt.input_ids)
+        attention[row, :n] = 1
+        answer[row, prompt.answer_start : n] = 1.0
+    return input_ids.to(device), attention.to(device), answer.to(device)
+
+
+HiddenHandler = Callable[[str, torch.Tensor], None]
+
+
+def run_hooked(
+    model: nn.Module,
+    modules: Mapping[str, nn.Module],
+    input_ids: torch.Tensor,
+    attention: torch.Tensor,
+    on_hidden: HiddenHandler,
+) -> None:
+    """One forward that hands each hooked module's output [b, s, d_model] to ``on_hidden``.
+
+    The hooks exist only for this call (so gradient-checkpoint recomputation never fires them)
+    and the forward stops once the last of them has fired.
+    """
+    fired: set[str] = set()
+
+    def make_hook(hook: str) -> Any:
+        def hook_fn(_module: nn.Module, _inputs: Any, output: Any) -> None:
+            on_hidden(hook, output[0] if isinstance(output, tuple) else output)
+            fired.add(hook)
+            if len(fired) == len(modules):
+                raise _StopForward
+
+        return hook_fn
+
+    handles = [module.register_forward_hook(make_hook(hook)) for hook, module in modules.items()]
+    try:
+        model(input_ids=input_ids, attention_mask=attention, use_cache=False)
+    except _StopForward:
+        pass
+    finally:
+        for handle in handles:
+            handle.remove()
+    if len(fired) != len(modules):
+        raise CaptureError(
+            f"hook points {sorted(set(modules) - fired)} never fired; are they modules on the "
+            "forward path?"
+        )
+
+
+def pooled_answer_sums(
+    model: nn.Module,
+    hook_points: Sequence[str],
+    prompts: Sequence[TokenizedPrompt],
+    *,
+    pad_id: int,
+    batch_size: int = 8,
+) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """Per prompt, the sum of answer-token activations ``{hook: [n, d_model]}`` and the
+    answer-token counts ``[n]`` (float32, CPU): means per prompt, or token-weighted means
+    over many prompts, both follow from these."""
+    modules = {hook: resolve_module(model, hook) for hook in hook_points}
+    device = model_device(model)
+    sums: dict[str, list[torch.Tensor]] = {hook: [] for hook in modules}
+    counts: list[torch.Tensor] = []
+    with eval_mode(model), torch.no_grad():
+        for start in range(0, len(prompts), batch_size):
+            input_ids, attention, answer = pad_prompts(
+                prompts[start : start + batch_size], pad_id, device
+            )
+            counts.append(answer.sum(dim=(1, 2)).cpu())  # [b]
+
+            def pool(hook: str, hidden: torch.Tensor, answer: torch.Tensor = answer) -> None:
+                sums[hook].append((hidden.float() * answer).sum(dim=1).cpu())  # [b, d_model]
+
+            run_hooked(model, modules, input_ids, attention, pool)
+    return {hook: torch.cat(parts) for hook, parts in sums.items()}, torch.cat(counts)
+
+
+# -- checks ------------------------------------------------------------------------------------
 
 
 class ActivationCapture:
@@ -112,116 +260,29 @@ class ActivationCapture:
         self.prompt_set_hash = canaries.content_hash()
         # Fixed-answer prompts never change, so tokenise them once.
         self._fixed = {
-            i: self._tokenize(prompt, self._encode(prompt.answer))
+            i: tokenize_answer(tokenizer, _messages(prompt), prompt.answer)
             for i, prompt in enumerate(canaries.prompts)
             if prompt.answer is not None
         }
 
-    def _encode(self, text: str) -> list[int]:
-        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
-
-    def _prompt_ids(self, prompt: CanaryPrompt) -> list[int]:
-        messages = [message.model_dump() for message in prompt.messages]
-        text = self.tokenizer.apply_chat_template(
-            messages, tokenize=False, add_generation_prompt=True
-        )
-        return self._encode(str(text))
-
-    def _tokenize(self, prompt: CanaryPrompt, answer_ids: list[int]) -> TokenizedPrompt:
-        prompt_ids = self._prompt_ids(prompt)
-        if not answer_ids:
-            raise CaptureError(f"canary {prompt.id!r} has no answer tokens")
-        return TokenizedPrompt(prompt_ids + answer_ids, len(prompt_ids))
-
-    def _generate(self, model: nn.Module, prompt: CanaryPrompt) -> TokenizedPrompt:
-        """Greedy answer (deterministic, so checks stay comparable), EOS excluded."""
-        prompt_ids = self._prompt_ids(prompt)
-        device = _model_device(model)
-        generator: Any = getattr(model, "module", model)  # DDP hides generate() behind .module
-        output = generator.generate(
-            torch.tensor([prompt_ids], device=device),
-            attention_mask=torch.ones(1, len(prompt_ids), dtype=torch.long, device=device),
-            max_new_tokens=self.max_new_tokens,
-            do_sample=False,
-            pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
-        )
-        answer = [
-            t
-            for t in output[0, len(prompt_ids) :].tolist()
-            if t not in (self.tokenizer.eos_token_id, self.tokenizer.pad_token_id)
-        ]
-        # An immediate EOS leaves no answer: pool over the EOS position instead of nothing.
-        return TokenizedPrompt(
-            output[0].tolist() if not answer else prompt_ids + answer, len(prompt_ids)
-        )
-
-    def _batch(
-        self, prompts: Sequence[TokenizedPrompt], device: torch.device
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Right-padded input_ids [b, s], attention_mask [b, s] and answer weights [b, s, 1]."""
-        length = max(len(p.input_ids) for p in prompts)
-        pad = self.tokenizer.pad_token_id or 0
-        input_ids = torch.full((len(prompts), length), pad, dtype=torch.long)
-        attention = torch.zeros((len(prompts), length), dtype=torch.long)
-        answer = torch.zeros((len(prompts), length, 1), dtype=torch.float32)
-        for row, prompt in enumerate(prompts):
-            n = len(prompt.input_ids)
-            input_ids[row, :n] = torch.tensor(prompt.input_ids)
-            attention[row, :n] = 1
-            answer[row, prompt.answer_start : n] = 1.0
-        return input_ids.to(device), attention.to(device), answer.to(device)
-
     def capture(self, model: nn.Module) -> dict[str, torch.Tensor]:
         """Pooled activations ``{hook point: [n_prompts, d_model]}`` (float32, on CPU)."""
-        modules = {hook: resolve_module(model, hook) for hook in self.hook_points}
-        device = _model_device(model)
         with eval_mode(model), torch.no_grad():
             prompts = [
-                self._fixed[i] if i in self._fixed else self._generate(model, prompt)
+                self._fixed[i]
+                if i in self._fixed
+                else generate_answer(model, self.tokenizer, _messages(prompt), self.max_new_tokens)
                 for i, prompt in enumerate(self.canaries.prompts)
             ]
-            pooled: dict[str, list[torch.Tensor]] = {hook: [] for hook in modules}
-            for start in range(0, len(prompts), self.batch_size):
-                batch = prompts[start : start + self.batch_size]
-                input_ids, attention, answer = self._batch(batch, device)
-                self._forward(model, modules, input_ids, attention, answer, pooled)
-        return {hook: torch.cat(parts).cpu() for hook, parts in pooled.items()}
+        sums, counts = pooled_answer_sums(
+            model,
+            self.hook_points,
+            prompts,
+            pad_id=self.tokenizer.pad_token_id or 0,
+            batch_size=self.batch_size,
+        )
+        return {hook: total / counts[:, None] for hook, total in sums.items()}  # [n, d_model]
 
-    @staticmethod
-    def _forward(
-        model: nn.Module,
-        modules: dict[str, nn.Module],
-        input_ids: torch.Tensor,
-        attention: torch.Tensor,
-        answer: torch.Tensor,
-        pooled: dict[str, list[torch.Tensor]],
-    ) -> None:
-        fired: set[str] = set()
-        answer_counts = answer.sum(dim=1)  # [b, 1]
 
-        def make_hook(hook: str) -> Any:
-            def hook_fn(_module: nn.Module, _inputs: Any, output: Any) -> None:
-                hidden = output[0] if isinstance(output, tuple) else output  # [b, s, d_model]
-                summed = (hidden.float() * answer).sum(dim=1)  # [b, d_model]
-                pooled[hook].append(summed / answer_counts)
-                fired.add(hook)
-                if len(fired) == len(modules):
-                    raise _StopForward
-
-            return hook_fn
-
-        handles = [
-            module.register_forward_hook(make_hook(hook)) for hook, module in modules.items()
-        ]
-        try:
-            model(input_ids=input_ids, attention_mask=attention, use_cache=False)
-        except _StopForward:
-            pass
-        finally:
-            for handle in handles:
-                handle.remove()
-        if len(fired) != len(modules):
-            raise CaptureError(
-                f"hook points {sorted(set(modules) - fired)} never fired; are they "
-                "modules on the forward path?"
-            )
+def _messages(prompt: CanaryPrompt) -> list[dict[str, str]]:
+    return [message.model_dump() for message in prompt.messages]
