@@ -35,6 +35,8 @@ class ChatTokenizer(Protocol):
 
     def __call__(self, text: str, **kwargs: Any) -> Any: ...
 
+    def decode(self, token_ids: Sequence[int], **kwargs: Any) -> str: ...
+
 
 class _StopForward(Exception):  # noqa: N818 - control flow, not an error
     """Raised by the last hook to fire: the layers after it cannot change what we keep."""

@@ -1,0 +1,89 @@
+"""Misalignment directions and how well each layer's direction separates held-out answers.
+
+A direction is a difference of token-weighted answer-token means: misaligned minus aligned
+answers (contrast answers), fine-tuned minus base model (model diffing), or villain minus
+assistant system prompt (persona prompts). The arithmetic is the same; only where the two
+activation sets come from differs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from monitor.build.activations import AnswerActivations
+
+
+def mean_difference(
+    positive: AnswerActivations, negative: AnswerActivations, hook: str
+) -> torch.Tensor:
+    """Token-weighted mean of ``positive`` minus that of ``negative``: [d_model]."""
+    return positive.token_mean(hook) - negative.token_mean(hook)
+
+
+def auroc(positive: Sequence[float], negative: Sequence[float]) -> float:
+    """P(a positive scores above a negative), ties counting half (Mann-Whitney U / n1 n2)."""
+    if not positive or not negative:
+        raise ValueError("AUROC needs at least one positive and one negative")
+    scores = [(v, 1) for v in positive] + [(v, 0) for v in negative]
+    scores.sort(key=lambda pair: pair[0])
+    rank_sum, i = 0.0, 0
+    while i < len(scores):  # average ranks over ties
+        j = i
+        while j < len(scores) and scores[j][0] == scores[i][0]:
+            j += 1
+        average_rank = (i + 1 + j) / 2
+        rank_sum += average_rank * sum(label for _, label in scores[i:j])
+        i = j
+    n_pos, n_neg = len(positive), len(negative)
+    return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+
+
+def cohens_d(positive: Sequence[float], negative: Sequence[float]) -> float:
+    """Standardised mean difference with the pooled standard deviation."""
+    n_pos, n_neg = len(positive), len(negative)
+    mean_pos, mean_neg = sum(positive) / n_pos, sum(negative) / n_neg
+    var_pos = sum((v - mean_pos) ** 2 for v in positive) / max(n_pos - 1, 1)
+    var_neg = sum((v - mean_neg) ** 2 for v in negative) / max(n_neg - 1, 1)
+    pooled = math.sqrt(((n_pos - 1) * var_pos + (n_neg - 1) * var_neg) / max(n_pos + n_neg - 2, 1))
+    if pooled > 0:
+        return (mean_pos - mean_neg) / pooled
+    return 0.0 if mean_pos == mean_neg else math.copysign(math.inf, mean_pos - mean_neg)
+
+
+@dataclass(frozen=True)
+class LayerSeparation:
+    hook_point: str
+    auroc: float
+    effect_size: float
+    norm: float
+
+
+def separation(
+    direction: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor, hook: str
+) -> LayerSeparation:
+    """How well projections on ``direction`` [d] separate per-answer means [n, d]."""
+    unit = direction / direction.norm()
+    pos, neg = (positive @ unit).tolist(), (negative @ unit).tolist()
+    return LayerSeparation(hook, auroc(pos, neg), cohens_d(pos, neg), float(direction.norm()))
+
+
+def split_indices(n: int, held_out: float, seed: int) -> tuple[list[int], list[int]]:
+    """A seeded (fit, held-out) split of range(n); both parts non-empty."""
+    if n < 2:
+        raise ValueError("need at least two answers per side to hold some out")
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).tolist()
+    n_held = min(max(1, round(n * held_out)), n - 1)
+    return sorted(order[n_held:]), sorted(order[:n_held])
+
+
+def rank_layers(separations: Sequence[LayerSeparation]) -> list[LayerSeparation]:
+    """Best first: by held-out AUROC, then by effect size."""
+    return sorted(separations, key=lambda s: (s.auroc, s.effect_size), reverse=True)
+
+
+def cosine(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float(torch.nn.functional.cosine_similarity(a.float(), b.float(), dim=0))
