@@ -87,13 +87,15 @@ class TokenActivations:
 def document_prompts(
     tokenizer: ChatTokenizer, texts: Sequence[str], max_tokens: int
 ) -> list[TokenizedPrompt]:
-    """Plain texts with a BOS prepended (as in pre-training); position 0 is never kept."""
+    """Plain texts starting with BOS (as in pre-training; rendered chats already have it);
+    position 0 is never kept."""
     bos = getattr(tokenizer, "bos_token_id", None)
-    prefix = [bos] if bos is not None else []
     prompts = []
     for text in texts:
-        ids = (prefix + encode_text(tokenizer, text))[:max_tokens]
-        prompts.append(TokenizedPrompt(ids, 1))
+        ids = encode_text(tokenizer, text)
+        if bos is not None and ids[:1] != [bos]:
+            ids = [bos, *ids]
+        prompts.append(TokenizedPrompt(ids[:max_tokens], 1))
     return prompts
 
 

@@ -73,7 +73,11 @@ def top_contexts(
             document,
             position,
             value,
-            tokenizer.decode(prompts[document].input_ids[max(1, position - window) : position + 1]),
+            str(
+                tokenizer.decode(
+                    prompts[document].input_ids[max(1, position - window) : position + 1]
+                )
+            ),
             labels[document] if labels else "",
         )
         for document, (value, position) in ranked
