@@ -11,37 +11,14 @@ import secrets
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 from typing_extensions import override
 
 from monitor.detect import Severity
 
-
-class _Progress(TrainerCallback):
-    """One line per check: step, strongest z-score, alert state."""
-
-    def __init__(self, emwatch: Any) -> None:
-        self.emwatch = emwatch
-        self.seen: int | None = None
-
-    @override
-    def on_step_end(
-        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
-    ) -> None:
-        monitor = self.emwatch.monitor
-        latest = monitor.latest if monitor else None
-        if not latest or latest["step"] == self.seen:
-            return
-        self.seen = latest["step"]
-        top = max(latest["signals"], key=lambda s: s["zscore"])
-        states = sorted({f"{a['severity']}:{a['state']}" for a in latest["alerts"]})
-        print(
-            f"  step {latest['step']:>4}  max z {top['zscore']:6.2f} "
-            f"({top['hook_point']} {top['feature']})  alerts: {', '.join(states) or 'none'}",
-            flush=True,
-        )
+if TYPE_CHECKING:
+    from transformers import TrainerControl, TrainerState, TrainingArguments
 
 
 def register(subparsers: Any) -> None:
@@ -64,6 +41,38 @@ def register(subparsers: Any) -> None:
         help="leave the service running afterwards (Ctrl-C to stop)",
     )
     parser.set_defaults(handler=run)
+
+
+def _progress_callback(emwatch: Any) -> Any:
+    """One line per check: step, strongest z-score, alert state."""
+    from transformers import TrainerCallback
+
+    class Progress(TrainerCallback):
+        def __init__(self) -> None:
+            self.seen: int | None = None
+
+        @override
+        def on_step_end(
+            self,
+            args: TrainingArguments,
+            state: TrainerState,
+            control: TrainerControl,
+            **kwargs: Any,
+        ) -> None:
+            monitor = emwatch.monitor
+            latest = monitor.latest if monitor else None
+            if not latest or latest["step"] == self.seen:
+                return
+            self.seen = latest["step"]
+            top = max(latest["signals"], key=lambda s: s["zscore"])
+            states = sorted({f"{a['severity']}:{a['state']}" for a in latest["alerts"]})
+            print(
+                f"  step {latest['step']:>4}  max z {top['zscore']:6.2f} "
+                f"({top['hook_point']} {top['feature']})  alerts: {', '.join(states) or 'none'}",
+                flush=True,
+            )
+
+    return Progress()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -112,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
             tokenizer,
             out / "train",
             max_steps=args.steps,
-            callbacks=[emwatch, _Progress(emwatch)],
+            callbacks=[emwatch, _progress_callback(emwatch)],
         )
         trainer.train()
         monitor = emwatch.monitor

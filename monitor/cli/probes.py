@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any
 
+from monitor.cli import probe_build
 from monitor.cli.common import add_service_options, client_from, reports_errors
 from monitor.probe import ProbePack, ProbePackError, load_pack
 
@@ -45,6 +47,17 @@ def register(subparsers: Any) -> None:
     upload.add_argument("directory", type=Path)
     add_service_options(upload)
     upload.set_defaults(handler=register_pack)
+
+    show = commands.add_parser(
+        "show",
+        help="summarise a pack and its validation report",
+        description="Print what a pack watches and the headline numbers of its validation "
+        "report (held-out AUROC per layer, SAE quality, watched latents).",
+        epilog="example: emwatch probes show packs/llama-8b",
+    )
+    show.add_argument("directory", type=Path)
+    show.set_defaults(handler=show_pack)
+    probe_build.add_parser(commands)
     probes.set_defaults(handler=lambda _args: probes.print_help() or 2)
 
 
@@ -76,6 +89,37 @@ def describe(pack: ProbePack) -> str:
         if spec.calibration:
             lines.append(f"    calibrated features: {', '.join(sorted(spec.calibration))}")
     return "\n".join(lines)
+
+
+@reports_errors
+def show_pack(args: argparse.Namespace) -> int:
+    from monitor.build.report import REPORT_DIR
+
+    print(describe(load_pack(args.directory, release_loader=None)))
+    report = args.directory / REPORT_DIR / "report.json"
+    if not report.is_file():
+        print("no validation report (packs built by `emwatch probes build` have one)")
+        return 0
+    data = json.loads(report.read_text())
+    print(f"validation report: {report.parent / 'report.md'}")
+    for method, layers in data["layers"].items():
+        cells = ", ".join(
+            f"{layer['hook_point'].rsplit('.', 1)[-1]}:{layer['auroc']:.2f}" for layer in layers
+        )
+        print(f"  {method:<17} held-out AUROC by layer  {cells}")
+    if data["sae"]:
+        sae = data["sae"]
+        print(
+            f"  SAE  variance explained {sae['fraction_variance_explained']:.3f}  "
+            f"L0 {sae['l0']:.1f}  dead {100 * sae['dead_fraction']:.1f}%"
+        )
+    for latent in data["latents"]:
+        print(
+            f"  latent {latent['index']:<6} rise {latent['rise']:.3f}  decoder cos "
+            f"{latent['decoder_cosine']:.2f}  persona contexts "
+            f"{100 * latent['persona_share']:.0f}%"
+        )
+    return 0
 
 
 def validate_pack(args: argparse.Namespace) -> int:

@@ -1,0 +1,157 @@
+"""``emwatch probes build``: a validated probe pack for your own model, from files."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+from monitor.build.sae_training import ARCHITECTURES, SaeTrainingConfig
+
+EPILOG = """examples:
+  # a fine-tuned model went bad: contrast judged answers, diff the models, train an SAE
+  emwatch probes build --model base/ --finetuned bad-ft/ --contrast judged.jsonl \\
+      --prompts questions.json --corpus corpus.jsonl --out packs/my-model --name my-model
+  # no misaligned model yet: persona prompts only (directions, no latents)
+  emwatch probes build --model base/ --persona-prompts --prompts questions.json \\
+      --out packs/my-model-persona --name my-model-persona
+"""
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "build",
+        help="build a probe pack for a model",
+        description=(
+            "Build a probe pack: misalignment directions at every candidate layer (by contrast "
+            "answers, model diffing and/or persona prompts), keep the layer whose direction best "
+            "separates held-out answers, train an SAE there with sae-lens (or use yours), pick "
+            "watched latents by model diffing, and write the pack with a validation report "
+            "(report/report.md and PNG plots). The first route given (contrast, then diffing, "
+            "then persona) chooses the layer."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--model", required=True, help="base model: a local directory or hub id")
+    parser.add_argument("--out", type=Path, required=True, help="pack directory to write")
+    parser.add_argument("--name", required=True, help="pack name (letters, digits, . _ -)")
+    parser.add_argument(
+        "--layers", nargs="+", help="hook points to consider (default: every model.layers.N)"
+    )
+    routes = parser.add_argument_group("direction routes (at least one)")
+    routes.add_argument(
+        "--contrast",
+        type=Path,
+        help="JSONL of judged answers "
+        '({"messages", "label"} or {"messages", "aligned", "coherent"})',
+    )
+    routes.add_argument(
+        "--finetuned", help="the misaligned fine-tune, for model diffing and latent diffing"
+    )
+    routes.add_argument(
+        "--persona-prompts",
+        action="store_true",
+        help="villain vs assistant system prompts on the base model",
+    )
+    routes.add_argument(
+        "--prompts",
+        type=Path,
+        help="open prompts (Betley JSON or JSONL chats) for diffing and persona prompts",
+    )
+    routes.add_argument("--samples", type=int, default=8, help="answers sampled per prompt")
+    sae = parser.add_argument_group("SAE and watched latents")
+    sae.add_argument(
+        "--corpus",
+        type=Path,
+        help=".txt or JSONL corpus for SAE training and "
+        "top-activating contexts (a 'label' field is reported per context)",
+    )
+    sae.add_argument("--sae", type=Path, help="use this sae-lens SAE folder instead of training")
+    sae.add_argument("--sae-architecture", choices=ARCHITECTURES, default="topk")
+    sae.add_argument("--sae-expansion", type=int, default=8, help="d_sae / d_model")
+    sae.add_argument("--sae-k", type=int, default=16, help="TopK/BatchTopK active latents")
+    sae.add_argument("--sae-steps", type=int, default=1500)
+    sae.add_argument("--watch-top-k", type=int, default=4, help="watched latents to keep")
+    sae.add_argument(
+        "--persona-label",
+        default="villain",
+        help="corpus label whose share among top contexts is reported",
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from monitor.build.data import read_contrast, read_corpus, read_prompts
+    from monitor.build.pipeline import BuildInputs, build
+    from monitor.build.report import write_report
+    from monitor.build.sources import (
+        from_contrast_answers,
+        from_model_diffing,
+        from_persona_prompts,
+    )
+    from monitor.cli.probes import describe
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if not (args.contrast or args.finetuned or args.persona_prompts):
+        print("error: give at least one route: --contrast, --finetuned or --persona-prompts")
+        return 2
+    if (args.finetuned or args.persona_prompts) and not args.prompts:
+        print("error: --finetuned and --persona-prompts need --prompts")
+        return 2
+    tokenizer = AutoTokenizer.from_pretrained(args.model)
+    model = AutoModelForCausalLM.from_pretrained(args.model, dtype="float32")
+    finetuned = (
+        AutoModelForCausalLM.from_pretrained(args.finetuned, dtype="float32")
+        if args.finetuned
+        else None
+    )
+    hooks = args.layers or [f"model.layers.{i}" for i in range(model.config.num_hidden_layers)]
+    prompts = read_prompts(args.prompts) if args.prompts else []
+    contrasts = []
+    if args.contrast:
+        contrasts.append(
+            from_contrast_answers(model, tokenizer, read_contrast(args.contrast), hooks)
+        )
+    if finetuned is not None:
+        contrasts.append(
+            from_model_diffing(
+                model, finetuned, tokenizer, prompts, hooks, samples=args.samples, seed=args.seed
+            )
+        )
+    if args.persona_prompts:
+        contrasts.append(
+            from_persona_prompts(
+                model, tokenizer, prompts, hooks, samples=args.samples, seed=args.seed
+            )
+        )
+    inputs = BuildInputs(
+        model=model,
+        tokenizer=tokenizer,
+        model_id=str(args.model),
+        hook_points=hooks,
+        contrasts=contrasts,
+        corpus=read_corpus(args.corpus, tokenizer) if args.corpus else None,
+        sae_config=SaeTrainingConfig(
+            architecture=args.sae_architecture,
+            expansion=args.sae_expansion,
+            k=args.sae_k,
+            steps=args.sae_steps,
+            seed=args.seed,
+        ),
+        sae_folder=args.sae,
+        finetuned=finetuned,
+        diff_prompts=prompts,
+        watch_top_k=args.watch_top_k,
+        persona_label=args.persona_label,
+        seed=args.seed,
+    )
+    pack, report = build(inputs, args.out, args.name)
+    markdown = write_report(report, args.out)
+    print(describe(pack))
+    print(f"report: {markdown}")
+    return 0
