@@ -8,7 +8,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.emwatch-installed
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-slow test-all lint typecheck check bench clean
+.PHONY: install monitoring-tools demo test test-slow test-all lint typecheck check bench clean \
+	dashboards dashboard-pictures stack
 
 install: $(STAMP)
 
@@ -21,16 +22,24 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[all,dev]"
 	touch $(STAMP)
 
+# promtool, amtool, prometheus and alertmanager for the observability tests: Debian's packages,
+# installed only when missing (the tests run the real binaries and fail without them).
+monitoring-tools:
+	@command -v promtool >/dev/null && command -v amtool >/dev/null \
+		&& command -v prometheus >/dev/null && command -v prometheus-alertmanager >/dev/null \
+		|| { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends prometheus prometheus-alertmanager >/dev/null; }
+
 demo: $(STAMP)
 	$(BIN)/emwatch demo
 
-test: $(STAMP)
+test: $(STAMP) monitoring-tools
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
-test-slow: $(STAMP)
+test-slow: $(STAMP) monitoring-tools
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
-test-all: $(STAMP)
+test-all: $(STAMP) monitoring-tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -41,6 +50,20 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 check: lint typecheck test
+
+# Regenerate the Grafana dashboards (docker/grafana/dashboards/) from service/dashboards/.
+dashboards: $(STAMP)
+	$(BIN)/python -m service.dashboards
+
+# Redraw docs/img/*.png from a real Prometheus fed by a real training run (the stack test).
+dashboard-pictures: $(STAMP) monitoring-tools
+	EMWATCH_DASHBOARD_PICTURES=docs/img $(BIN)/python -m pytest tests/observability/test_stack.py
+
+# The docker stack (docker/compose.yaml). docker/.env (git-ignored) keeps its admin token.
+stack:
+	@test -f docker/.env || echo "EMWATCH_TOKEN=emw_$$(openssl rand -hex 6)_$$(openssl rand -hex 24)" > docker/.env
+	docker compose -f docker/compose.yaml up -d --build
+	@echo "emwatch http://localhost:8321 (token in docker/.env), Grafana http://localhost:3000"
 
 bench: $(STAMP)
 	$(BIN)/python bench/throughput.py

@@ -14,7 +14,7 @@ from service.ingest import IngestService
 from service.limits import BodySizeLimit
 from service.metrics import ServiceMetrics
 from service.packs import PackRegistry
-from service.routes import checks, health, metrics, packs, runs, tokens
+from service.routes import checks, health, metrics, notifications, packs, runs, tokens
 from service.services import Services
 from service.settings import ServiceSettings
 from service.store import Store, connect
@@ -48,7 +48,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app = FastAPI(title="emwatch", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.services = services
     install_error_handlers(app)
-    for module in (health, packs, runs, checks, tokens, metrics):
+    for module in (health, packs, runs, checks, tokens, metrics, notifications):
         app.include_router(module.router)
     app.add_middleware(
         BodySizeLimit,

@@ -80,3 +80,24 @@ class StoredCheck:
     step: int
     received_at: float
     per_prompt: dict[tuple[str, str], list[float]]
+
+
+@dataclass(frozen=True)
+class NotificationRecord:
+    """One alert instance Alertmanager sent to the webhook, with its latest state."""
+
+    fingerprint: str
+    starts_at_us: int
+    alertname: str
+    status: str
+    severity: str | None
+    run: str | None
+    hook_point: str | None
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    ends_at: float | None
+    generator_url: str
+    receiver: str
+    first_received_at: float
+    last_received_at: float
+    deliveries: int

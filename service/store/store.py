@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine, RowMapping
 from service.store import tables as t
 from service.store.records import (
     AlertRow,
+    NotificationRecord,
     PackRecord,
     RunRecord,
     ScoreRow,
@@ -340,3 +341,56 @@ class Store:
         query = query.order_by(t.alerts.c.started_step, t.alerts.c.alert_id)
         with self.engine.connect() as conn:
             return [_alert(row) for row in conn.execute(query).mappings()]
+
+    # -- notifications (Alertmanager webhook) ------------------------------------------------
+
+    def record_notification(self, record: NotificationRecord) -> bool:
+        """Store an alert instance Alertmanager delivered; True if it is new.
+
+        A repeat delivery (same fingerprint and start) is merged by a single UPDATE, atomic on
+        SQLite and PostgreSQL alike: it counts the delivery, takes the latest annotations and
+        receiver, and records a resolution; a resolved instance never turns firing again.
+        """
+        table = t.notifications
+        key = (table.c.fingerprint == record.fingerprint) & (
+            table.c.starts_at_us == record.starts_at_us
+        )
+        changes: dict[str, Any] = {
+            "annotations": record.annotations,
+            "receiver": record.receiver,
+            "last_received_at": record.last_received_at,
+            "deliveries": table.c.deliveries + 1,
+        }
+        if record.status == "resolved":
+            changes |= {"status": "resolved", "ends_at": record.ends_at}
+        with self.engine.begin() as conn:
+            if conn.execute(table.update().where(key).values(**changes)).rowcount:
+                return False
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(table.insert().values(**record.__dict__))
+        except sa.exc.IntegrityError:  # the same instance arrived concurrently: merge into it
+            with self.engine.begin() as conn:
+                conn.execute(table.update().where(key).values(**changes))
+            return False
+        return True
+
+    def list_notifications(
+        self, *, run: str | None = None, status: str | None = None, limit: int = 100
+    ) -> list[NotificationRecord]:
+        """Delivered alert instances, the most recently delivered first."""
+        table = t.notifications
+        query = (
+            sa.select(table)
+            .order_by(table.c.last_received_at.desc(), table.c.fingerprint)
+            .limit(limit)
+        )
+        if run:
+            query = query.where(table.c.run == run)
+        if status:
+            query = query.where(table.c.status == status)
+        with self.engine.connect() as conn:
+            return [
+                NotificationRecord(**{k: row[k] for k in NotificationRecord.__dataclass_fields__})
+                for row in conn.execute(query).mappings()
+            ]

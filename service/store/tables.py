@@ -88,3 +88,26 @@ alerts = sa.Table(
     sa.Column("resolved_step", sa.BigInteger),
     sa.Column("resolved_at", sa.Float),
 )
+
+# Alertmanager's webhook deliveries, one row per alert instance: an instance is its fingerprint
+# (a hash of its labels) and its start time, stored in integer microseconds so the key is exact.
+# Columns copied from labels are Text: Alertmanager may forward other systems' alerts too.
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    sa.Column("fingerprint", sa.String(64), primary_key=True),
+    sa.Column("starts_at_us", sa.BigInteger, primary_key=True),
+    sa.Column("alertname", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("severity", sa.Text),
+    sa.Column("run", sa.Text, index=True),
+    sa.Column("hook_point", sa.Text),
+    sa.Column("labels", sa.JSON, nullable=False),
+    sa.Column("annotations", sa.JSON, nullable=False),
+    sa.Column("ends_at", sa.Float),
+    sa.Column("generator_url", sa.String(2000), nullable=False),
+    sa.Column("receiver", sa.String(200), nullable=False),
+    sa.Column("first_received_at", sa.Float, nullable=False),
+    sa.Column("last_received_at", sa.Float, nullable=False),
+    sa.Column("deliveries", sa.Integer, nullable=False),
+)
