@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import torch
 from fastapi import FastAPI
 
 from monitor import __version__
@@ -30,6 +31,7 @@ Authenticate with `Authorization: Bearer <token>` (scopes: ingest, read, admin).
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     settings = settings or ServiceSettings()
+    torch.set_num_threads(settings.torch_threads)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store(connect(settings.resolved_database_url()))
     if settings.bootstrap_token:

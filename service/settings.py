@@ -24,6 +24,13 @@ class ServiceSettings(BaseSettings):
     bootstrap_token: str | None = Field(
         default=None, description="An admin token to accept (e.g. from a secret store)."
     )
+    torch_threads: int = Field(
+        default=1,
+        gt=0,
+        description="Intra-op threads for scoring. A check is a few small matmuls: more "
+        "threads only add synchronisation (and stall when cores are busy); scale out with "
+        "processes instead.",
+    )
     metrics_require_token: bool = Field(
         default=False, description="Require a 'read' token on /metrics (Prometheus supports it)."
     )

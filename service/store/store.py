@@ -94,14 +94,6 @@ class Store:
 
     # -- probe packs -------------------------------------------------------------------------
 
-    _pack_columns = (
-        t.probe_packs.c.name,
-        t.probe_packs.c.content_hash,
-        t.probe_packs.c.manifest,
-        t.probe_packs.c.created_at,
-        sa.func.length(t.probe_packs.c.archive).label("size_bytes"),
-    )
-
     def insert_pack(self, record: PackRecord, archive: bytes) -> None:
         try:
             with self.engine.begin() as conn:
@@ -110,9 +102,12 @@ class Store:
                         name=record.name,
                         content_hash=record.content_hash,
                         manifest=record.manifest,
-                        archive=archive,
+                        size_bytes=len(archive),
                         created_at=record.created_at,
                     )
+                )
+                conn.execute(
+                    t.probe_pack_archives.insert().values(name=record.name, archive=archive)
                 )
         except sa.exc.IntegrityError as exc:
             raise DuplicateKeyError(record.name) from exc
@@ -120,7 +115,7 @@ class Store:
     def get_pack(self, name: str) -> PackRecord | None:
         with self.engine.connect() as conn:
             row = (
-                conn.execute(sa.select(*self._pack_columns).where(t.probe_packs.c.name == name))
+                conn.execute(sa.select(t.probe_packs).where(t.probe_packs.c.name == name))
                 .mappings()
                 .first()
             )
@@ -128,18 +123,21 @@ class Store:
 
     def list_packs(self) -> list[PackRecord]:
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(*self._pack_columns).order_by(t.probe_packs.c.name))
+            rows = conn.execute(sa.select(t.probe_packs).order_by(t.probe_packs.c.name))
             return [PackRecord(**row) for row in rows.mappings()]
 
     def get_pack_archive(self, name: str) -> bytes | None:
         with self.engine.connect() as conn:
             archive = conn.execute(
-                sa.select(t.probe_packs.c.archive).where(t.probe_packs.c.name == name)
+                sa.select(t.probe_pack_archives.c.archive).where(
+                    t.probe_pack_archives.c.name == name
+                )
             ).scalar()
         return bytes(archive) if archive is not None else None
 
     def delete_pack(self, name: str) -> None:
         with self.engine.begin() as conn:
+            conn.execute(t.probe_pack_archives.delete().where(t.probe_pack_archives.c.name == name))
             conn.execute(t.probe_packs.delete().where(t.probe_packs.c.name == name))
 
     def runs_using_pack(self, name: str) -> list[str]:

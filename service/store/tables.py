@@ -23,8 +23,18 @@ probe_packs = sa.Table(
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("content_hash", sa.String(64), nullable=False),
     sa.Column("manifest", sa.JSON, nullable=False),
-    sa.Column("archive", sa.LargeBinary, nullable=False),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
+)
+
+# The archive lives in its own table: in SQLite a large blob in a row makes reading any column
+# stored after it walk the blob's overflow pages, so pack lookups on every ingest would pay
+# for the whole archive.
+probe_pack_archives = sa.Table(
+    "probe_pack_archives",
+    metadata,
+    sa.Column("name", sa.String(64), sa.ForeignKey("probe_packs.name"), primary_key=True),
+    sa.Column("archive", sa.LargeBinary, nullable=False),
 )
 
 runs = sa.Table(
