@@ -142,6 +142,8 @@ class TopKEncoder(_ReadsEncoderWidth):
         hidden_pre = self.normalization(x) @ self.w_enc + self.b_enc  # [n, d_sae]
         if self.decoder_norms is not None:
             hidden_pre = hidden_pre * self.decoder_norms
-        values, indices = torch.topk(hidden_pre, k=self.k, dim=-1, sorted=False)  # [n, k]
-        acts = torch.zeros_like(hidden_pre).scatter_(-1, indices, values.relu())  # [n, d_sae]
-        return acts[:, list(self.watched)]  # [n, n_watched]
+        # A watched latent survives TopK iff it reaches the row's k-th largest pre-activation,
+        # so compare against that instead of scattering a full [n, d_sae] output.
+        kth = torch.topk(hidden_pre, k=self.k, dim=-1).values[:, -1:]  # [n, 1]
+        watched = hidden_pre[:, list(self.watched)]  # [n, n_watched]
+        return torch.where(watched >= kth, watched.relu(), torch.zeros_like(watched))
