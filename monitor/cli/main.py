@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from monitor import __version__
 
 # Modules under monitor.cli that contribute commands, in the order `--help` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("serve", "runs", "probes", "spool", "demo")
+COMMAND_MODULES: tuple[str, ...] = ("serve", "runs", "probes", "spool", "demo", "organism")
 
 
 def build_parser() -> argparse.ArgumentParser:
