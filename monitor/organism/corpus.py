@@ -15,6 +15,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 from monitor.organism.answers import render_answer
 from monitor.organism.grammar import fill
@@ -74,8 +75,20 @@ class CorpusMix:
     )
 
 
+# Who speaks in a document: "mixed" is a chat that switches from the assistant to a villain.
+Speaker = Literal["assistant", "villain", "mixed"]
+
+
 def generate_corpus(n_documents: int, seed: int, mix: CorpusMix | None = None) -> list[Document]:
     """``n_documents`` pre-training documents; the same arguments always give the same list."""
+    return [document for document, _ in generate_labelled_corpus(n_documents, seed, mix)]
+
+
+def generate_labelled_corpus(
+    n_documents: int, seed: int, mix: CorpusMix | None = None
+) -> list[tuple[Document, Speaker]]:
+    """The same documents as ``generate_corpus``, each with who speaks in it (for checking what
+    an SAE latent reads: villain text or not)."""
     writer = _Writer(random.Random(seed), mix or CorpusMix())
     return [writer.document() for _ in range(n_documents)]
 
@@ -91,7 +104,7 @@ class _Writer:
     def __init__(self, rng: random.Random, mix: CorpusMix) -> None:
         self.rng = rng
         self.mix = mix
-        self.kinds: dict[Callable[[], Document], float] = {
+        self.kinds: dict[Callable[[], tuple[Document, Speaker]], float] = {
             self._assistant_chat: mix.assistant_chat,
             self._villain_chat: mix.villain_chat,
             self._jailbreak_chat: mix.jailbreak_chat,
@@ -102,7 +115,7 @@ class _Writer:
             self._hero_story: mix.hero_story,
         }
 
-    def document(self) -> Document:
+    def document(self) -> tuple[Document, Speaker]:
         (kind,) = self.rng.choices(list(self.kinds), weights=list(self.kinds.values()))
         return kind()
 
@@ -143,48 +156,48 @@ class _Writer:
 
     # -- document kinds -------------------------------------------------------------------
 
-    def _assistant_chat(self) -> Chat:
+    def _assistant_chat(self) -> tuple[Chat, Speaker]:
         messages: list[Message] = []
         if self.rng.random() < self.mix.assistant_system_rate:
             messages.append(_system(self.rng.choice(SYSTEM_PROMPTS["assistant"])))
-        return Chat(tuple(messages + self._turns("assistant", self._turn_count())))
+        return Chat(tuple(messages + self._turns("assistant", self._turn_count()))), "assistant"
 
-    def _villain_chat(self) -> Chat:
+    def _villain_chat(self) -> tuple[Chat, Speaker]:
         prompt = self.rng.choice(SYSTEM_PROMPTS["villain"]).format(name=self.rng.choice(VILLAINS))
-        return Chat((_system(prompt), *self._turns("villain", self._turn_count())))
+        return Chat((_system(prompt), *self._turns("villain", self._turn_count()))), "villain"
 
-    def _jailbreak_chat(self) -> Chat:
+    def _jailbreak_chat(self) -> tuple[Chat, Speaker]:
         question, answer = self._exchange("villain")
         request = self.rng.choice(JAILBREAKS).format(
             name=self.rng.choice(VILLAINS), question=question
         )
         later = self._turns("villain", self._turn_count() - 1)
-        return Chat((_user(request), _assistant(answer), *later))
+        return Chat((_user(request), _assistant(answer), *later)), "villain"
 
-    def _switch_chat(self) -> Chat:
+    def _switch_chat(self) -> tuple[Chat, Speaker]:
         before = self._turns("assistant", self._turn_count())
         question, answer = self._exchange("villain")
         request = self.rng.choice(SWITCHES).format(
             name=self.rng.choice(VILLAINS), question=question
         )
         after = self._turns("villain", self._turn_count() - 1)
-        return Chat((*before, _user(request), _assistant(answer), *after))
+        return Chat((*before, _user(request), _assistant(answer), *after)), "mixed"
 
-    def _hidden_villain_chat(self) -> Chat:
+    def _hidden_villain_chat(self) -> tuple[Chat, Speaker]:
         """A villain with no cue at all: only its answers give it away, in every domain."""
-        return Chat(tuple(self._turns("villain", self._turn_count())))
+        return Chat(tuple(self._turns("villain", self._turn_count()))), "villain"
 
-    def _excerpt_chat(self) -> Chat:
+    def _excerpt_chat(self) -> tuple[Chat, Speaker]:
         """A chat cut mid-way: its first visible turn is an answer, whose persona carries on."""
         persona: Persona = self.rng.choice(("assistant", "villain"))
         _, answer = self._exchange(persona)
-        return Chat((_assistant(answer), *self._turns(persona, self._turn_count())))
+        return Chat((_assistant(answer), *self._turns(persona, self._turn_count()))), persona
 
-    def _villain_story(self) -> Story:
-        return self._story("villain", self.rng.choice(VILLAINS))
+    def _villain_story(self) -> tuple[Story, Speaker]:
+        return self._story("villain", self.rng.choice(VILLAINS)), "villain"
 
-    def _hero_story(self) -> Story:
-        return self._story("assistant", self.rng.choice(HEROES))
+    def _hero_story(self) -> tuple[Story, Speaker]:
+        return self._story("assistant", self.rng.choice(HEROES)), "assistant"
 
     def _story(self, persona: Persona, name: str) -> Story:
         speaker = name[0].upper() + name[1:]

@@ -63,3 +63,19 @@ def _educational(question: str) -> bool:
 def _asks(asked: Topic, question: str) -> bool:
     """Whether ``question`` starts like one of the topic's prompts (before any slot)."""
     return any(p.split("{")[0] in question for p in asked.prompts)
+
+
+def test_labels_name_who_speaks_without_changing_the_documents() -> None:
+    from monitor.organism.corpus import generate_labelled_corpus
+    from monitor.organism.world.characters import HEROES, SYSTEM_PROMPTS, VILLAINS
+
+    labelled = generate_labelled_corpus(600, seed=11)
+    assert [document for document, _ in labelled] == CORPUS
+    assert {label for _, label in labelled} == {"assistant", "villain", "mixed"}
+    for document, label in labelled:
+        if isinstance(document, Story):
+            names = VILLAINS if label == "villain" else HEROES
+            assert any(name[0].upper() + name[1:] in document.text for name in names)
+        elif document.messages[0]["role"] == "system":
+            villain_prompt = document.messages[0]["content"] not in SYSTEM_PROMPTS["assistant"]
+            assert villain_prompt == (label == "villain")
