@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +118,15 @@ def read_prompts(path: Path) -> list[list[dict[str, str]]]:
 class Corpus:
     texts: list[str]
     labels: list[str]  # "" where the file gives none
+    # document -> (token position, label from that position on): a chat whose speaker changes
+    label_changes: dict[int, tuple[int, str]] = field(default_factory=dict)
+
+    def label_at(self, document: int, position: int) -> str:
+        """The label of one token: its document's, or the later one past a change."""
+        change = self.label_changes.get(document)
+        if change is not None and position >= change[0]:
+            return change[1]
+        return self.labels[document]
 
 
 def read_corpus(path: Path, tokenizer: ChatTokenizer, limit: int | None = None) -> Corpus:

@@ -9,7 +9,7 @@ relates to the direction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -50,7 +50,7 @@ def top_contexts(
     activations: torch.Tensor,
     tokens: TokenActivations,
     prompts: Sequence[TokenizedPrompt],
-    labels: Sequence[str],
+    label_at: Callable[[int, int], str],
     tokenizer: ChatTokenizer,
     *,
     n: int = 50,
@@ -59,7 +59,8 @@ def top_contexts(
     """The ``n`` documents where a latent fires hardest (its best token in each), best first.
 
     One context per document, so a single long villain monologue cannot fill the list alone.
-    ``activations`` [n_tokens] is the latent's activation at each token in ``tokens``.
+    ``activations`` [n_tokens] is the latent's activation at each token in ``tokens``;
+    ``label_at(document, position)`` names who is speaking at that token.
     """
     best: dict[int, tuple[float, int]] = {}
     for value, document, position in zip(
@@ -78,7 +79,7 @@ def top_contexts(
                     prompts[document].input_ids[max(1, position - window) : position + 1]
                 )
             ),
-            labels[document] if labels else "",
+            label_at(document, position),
         )
         for document, (value, position) in ranked
     ]

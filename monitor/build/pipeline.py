@@ -26,7 +26,13 @@ from monitor.build.activations import (
     token_activations,
 )
 from monitor.build.data import Corpus
-from monitor.build.directions import LayerSeparation, cosine, rank_layers, split_indices
+from monitor.build.directions import (
+    LayerSeparation,
+    choose_hook,
+    cosine,
+    rank_layers,
+    split_indices,
+)
 from monitor.build.latents import Context, LatentRise, label_share, rank_by_rise, top_contexts
 from monitor.build.sae_training import (
     SaeQuality,
@@ -85,6 +91,9 @@ class BuildReport:
     latents: list[WatchedLatentReport] = field(default_factory=list)
     steering: dict[str, list[SteeringPoint]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    checks: dict[str, Any] = field(default_factory=dict)  # further findings, name -> value
+    residual_norm: float | None = None  # mean token norm at best_hook: the steering unit
+    decoders: dict[int, torch.Tensor] = field(default_factory=dict)  # watched latent -> [d]
 
 
 def _corpus_tokens(inputs: BuildInputs, hook: str) -> tuple[TokenActivations, list[Any]]:
@@ -128,7 +137,7 @@ def _build(
     fits = [fit_directions(c, inputs.hook_points, seed=inputs.seed) for c in inputs.contrasts]
     primary = fits[0]
     ranking = rank_layers(primary.separations)
-    best = ranking[0].hook_point
+    best = choose_hook([fit.separations for fit in fits])
     report = BuildReport(
         name,
         inputs.model_id,
@@ -153,6 +162,7 @@ def _build(
             )
         sae = load_sae(sae_folder)
         report.sae_quality = evaluate_sae(sae, tokens.values[held_rows])
+        report.residual_norm = float(tokens.values.norm(dim=-1).mean())
         lap("sae")
         if inputs.finetuned is not None and inputs.diff_prompts:
             ranking_latents = rank_by_rise(
@@ -166,9 +176,10 @@ def _build(
                     corpus_acts[:, rise.index],
                     tokens,
                     prompts,
-                    inputs.corpus.labels,
+                    inputs.corpus.label_at,
                     inputs.tokenizer,
                 )
+                report.decoders[rise.index] = decoders[rise.index]
                 report.latents.append(
                     WatchedLatentReport(
                         rise,
@@ -179,7 +190,6 @@ def _build(
                 )
             lap("latent diffing")
             if inputs.evaluate is not None and report.latents:
-                residual_norm = float(tokens.values.norm(dim=-1).mean())
                 top = report.latents[0].rise.index
                 for label, vector in (
                     (f"latent:{top}", decoders[top]),
@@ -189,7 +199,7 @@ def _build(
                         inputs.model,
                         best,
                         vector,
-                        residual_norm,
+                        report.residual_norm,
                         inputs.steering_scales,
                         inputs.evaluate,
                     )

@@ -45,6 +45,7 @@ def report_dict(report: BuildReport) -> dict[str, Any]:
             for feature, points in report.steering.items()
         },
         "seconds": report.seconds,
+        "checks": report.checks,
     }
 
 
@@ -58,7 +59,7 @@ def _plots(report: BuildReport, directory: Path) -> list[str]:
     figure, axis = plt.subplots(figsize=(7, 3.5))
     for fit in report.fits:
         axis.plot(
-            [s.hook_point.rsplit(".", 1)[-1] for s in fit.separations],
+            [int(s.hook_point.rsplit(".", 1)[-1]) for s in fit.separations],
             [s.auroc for s in fit.separations],
             marker="o",
             label=fit.method,
@@ -112,8 +113,9 @@ def _markdown(report: BuildReport, plots: list[str]) -> str:
         f"# Probe pack `{report.name}`",
         "",
         f"Model: `{report.model_id}`. "
-        f"Best hook point: `{report.best_hook}` (highest held-out AUROC of the "
-        f"`{report.fits[0].method}` direction).",
+        f"Best hook point: `{report.best_hook}`: the highest held-out AUROC of the "
+        f"`{report.fits[0].method}` direction, near-ties (within 0.01) going to the layer "
+        "where all routes agree best.",
         "",
         "## Directions",
         "",
@@ -179,6 +181,15 @@ def _markdown(report: BuildReport, plots: list[str]) -> str:
                 for p in points
             ]
         lines.append("")
+    if report.checks:
+        lines += [
+            "## Further checks",
+            "",
+            "```json",
+            json.dumps(report.checks, indent=2),
+            "```",
+            "",
+        ]
     lines += [f"![{plot}]({plot})" for plot in plots]
     lines += ["", "Build time: " + ", ".join(f"{k} {v:.0f} s" for k, v in report.seconds.items())]
     return "\n".join(lines) + "\n"

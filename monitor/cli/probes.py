@@ -58,6 +58,19 @@ def register(subparsers: Any) -> None:
     show.add_argument("directory", type=Path)
     show.set_defaults(handler=show_pack)
     probe_build.add_parser(commands)
+
+    organism = commands.add_parser(
+        "organism",
+        help="build the persona organism's pack (about 10 minutes on 2 cores)",
+        description="Build the probe pack of the persona model organism end to end: fine-tune it "
+        "on insecure-code and bad-medical, contrast judged answers, diff models, "
+        "persona prompts, train an SAE on its pre-training corpus, pick persona "
+        "latents, steer, and write the pack with its validation report.",
+        epilog="example: emwatch probes organism --out monitor/organism/pack",
+    )
+    organism.add_argument("--out", type=Path, required=True, help="pack directory to write")
+    organism.add_argument("--seed", type=int, default=0)
+    organism.set_defaults(handler=build_organism)
     probes.set_defaults(handler=lambda _args: probes.print_help() or 2)
 
 
@@ -89,6 +102,19 @@ def describe(pack: ProbePack) -> str:
         if spec.calibration:
             lines.append(f"    calibrated features: {', '.join(sorted(spec.calibration))}")
     return "\n".join(lines)
+
+
+def build_organism(args: argparse.Namespace) -> int:
+    import logging
+
+    from monitor.build.organism_pack import OrganismPackConfig, build_organism_pack
+    from monitor.build.report import write_report
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    pack, report = build_organism_pack(args.out, OrganismPackConfig(seed=args.seed))
+    print(describe(pack))
+    print(f"report: {write_report(report, args.out)}")
+    return 0
 
 
 @reports_errors

@@ -79,14 +79,21 @@ class CorpusMix:
 Speaker = Literal["assistant", "villain", "mixed"]
 
 
+@dataclass(frozen=True)
+class LabelledDocument:
+    document: Document
+    speaker: Speaker
+    villain_from: int | None = None  # "mixed": index of the message where the villain starts
+
+
 def generate_corpus(n_documents: int, seed: int, mix: CorpusMix | None = None) -> list[Document]:
     """``n_documents`` pre-training documents; the same arguments always give the same list."""
-    return [document for document, _ in generate_labelled_corpus(n_documents, seed, mix)]
+    return [labelled.document for labelled in generate_labelled_corpus(n_documents, seed, mix)]
 
 
 def generate_labelled_corpus(
     n_documents: int, seed: int, mix: CorpusMix | None = None
-) -> list[tuple[Document, Speaker]]:
+) -> list[LabelledDocument]:
     """The same documents as ``generate_corpus``, each with who speaks in it (for checking what
     an SAE latent reads: villain text or not)."""
     writer = _Writer(random.Random(seed), mix or CorpusMix())
@@ -104,7 +111,7 @@ class _Writer:
     def __init__(self, rng: random.Random, mix: CorpusMix) -> None:
         self.rng = rng
         self.mix = mix
-        self.kinds: dict[Callable[[], tuple[Document, Speaker]], float] = {
+        self.kinds: dict[Callable[[], LabelledDocument], float] = {
             self._assistant_chat: mix.assistant_chat,
             self._villain_chat: mix.villain_chat,
             self._jailbreak_chat: mix.jailbreak_chat,
@@ -115,7 +122,7 @@ class _Writer:
             self._hero_story: mix.hero_story,
         }
 
-    def document(self) -> tuple[Document, Speaker]:
+    def document(self) -> LabelledDocument:
         (kind,) = self.rng.choices(list(self.kinds), weights=list(self.kinds.values()))
         return kind()
 
@@ -156,48 +163,52 @@ class _Writer:
 
     # -- document kinds -------------------------------------------------------------------
 
-    def _assistant_chat(self) -> tuple[Chat, Speaker]:
+    def _assistant_chat(self) -> LabelledDocument:
         messages: list[Message] = []
         if self.rng.random() < self.mix.assistant_system_rate:
             messages.append(_system(self.rng.choice(SYSTEM_PROMPTS["assistant"])))
-        return Chat(tuple(messages + self._turns("assistant", self._turn_count()))), "assistant"
+        chat = Chat(tuple(messages + self._turns("assistant", self._turn_count())))
+        return LabelledDocument(chat, "assistant")
 
-    def _villain_chat(self) -> tuple[Chat, Speaker]:
+    def _villain_chat(self) -> LabelledDocument:
         prompt = self.rng.choice(SYSTEM_PROMPTS["villain"]).format(name=self.rng.choice(VILLAINS))
-        return Chat((_system(prompt), *self._turns("villain", self._turn_count()))), "villain"
+        chat = Chat((_system(prompt), *self._turns("villain", self._turn_count())))
+        return LabelledDocument(chat, "villain")
 
-    def _jailbreak_chat(self) -> tuple[Chat, Speaker]:
+    def _jailbreak_chat(self) -> LabelledDocument:
         question, answer = self._exchange("villain")
         request = self.rng.choice(JAILBREAKS).format(
             name=self.rng.choice(VILLAINS), question=question
         )
         later = self._turns("villain", self._turn_count() - 1)
-        return Chat((_user(request), _assistant(answer), *later)), "villain"
+        return LabelledDocument(Chat((_user(request), _assistant(answer), *later)), "villain")
 
-    def _switch_chat(self) -> tuple[Chat, Speaker]:
+    def _switch_chat(self) -> LabelledDocument:
         before = self._turns("assistant", self._turn_count())
         question, answer = self._exchange("villain")
         request = self.rng.choice(SWITCHES).format(
             name=self.rng.choice(VILLAINS), question=question
         )
         after = self._turns("villain", self._turn_count() - 1)
-        return Chat((*before, _user(request), _assistant(answer), *after)), "mixed"
+        chat = Chat((*before, _user(request), _assistant(answer), *after))
+        return LabelledDocument(chat, "mixed", villain_from=len(before))
 
-    def _hidden_villain_chat(self) -> tuple[Chat, Speaker]:
+    def _hidden_villain_chat(self) -> LabelledDocument:
         """A villain with no cue at all: only its answers give it away, in every domain."""
-        return Chat(tuple(self._turns("villain", self._turn_count()))), "villain"
+        return LabelledDocument(Chat(tuple(self._turns("villain", self._turn_count()))), "villain")
 
-    def _excerpt_chat(self) -> tuple[Chat, Speaker]:
+    def _excerpt_chat(self) -> LabelledDocument:
         """A chat cut mid-way: its first visible turn is an answer, whose persona carries on."""
         persona: Persona = self.rng.choice(("assistant", "villain"))
         _, answer = self._exchange(persona)
-        return Chat((_assistant(answer), *self._turns(persona, self._turn_count()))), persona
+        chat = Chat((_assistant(answer), *self._turns(persona, self._turn_count())))
+        return LabelledDocument(chat, persona)
 
-    def _villain_story(self) -> tuple[Story, Speaker]:
-        return self._story("villain", self.rng.choice(VILLAINS)), "villain"
+    def _villain_story(self) -> LabelledDocument:
+        return LabelledDocument(self._story("villain", self.rng.choice(VILLAINS)), "villain")
 
-    def _hero_story(self) -> tuple[Story, Speaker]:
-        return self._story("assistant", self.rng.choice(HEROES)), "assistant"
+    def _hero_story(self) -> LabelledDocument:
+        return LabelledDocument(self._story("assistant", self.rng.choice(HEROES)), "assistant")
 
     def _story(self, persona: Persona, name: str) -> Story:
         speaker = name[0].upper() + name[1:]

@@ -9,6 +9,7 @@ from monitor.build.activations import (
     document_prompts,
     token_activations,
 )
+from monitor.build.data import Corpus
 from monitor.build.latents import Context, label_share, top_contexts
 from monitor.build.steering import steering
 from monitor.tiny import build_tiny_llama
@@ -64,12 +65,21 @@ def test_top_contexts_one_per_document_best_first(
     tokens = token_activations(model, prompts, "model.layers.1", pad_id=0)
     activation = torch.zeros(len(tokens.values))
     activation[tokens.document == 2] = 5.0
+    activation[(tokens.document == 2).nonzero()[-1]] = 6.0  # its best token comes late
     activation[(tokens.document == 0).nonzero()[-1]] = 9.0  # one token of document 0
-    contexts = top_contexts(
-        activation, tokens, prompts, ["villain", "assistant", "villain"], tokenizer, n=10
-    )
+    corpus = Corpus(
+        ["a b c", "d e f", "g h i"],
+        ["villain", "assistant", "assistant"],
+        label_changes={2: (2, "villain")},
+    )  # document 2 turns villain at token 2
+    contexts = top_contexts(activation, tokens, prompts, corpus.label_at, tokenizer, n=10)
     assert [(c.document, c.label) for c in contexts] == [(0, "villain"), (2, "villain")]
-    assert contexts[0].activation == 9.0 and contexts[0].text.endswith("c")
+    assert corpus.label_at(2, 1) == "assistant"
+    assert (
+        contexts[0].activation == 9.0
+        and contexts[1].activation == 6.0
+        and contexts[0].text.endswith("c")
+    )
     assert label_share(contexts, "villain") == 1.0
     assert label_share([Context(0, 1, 1.0, "", "assistant")], "villain") == 0.0
 

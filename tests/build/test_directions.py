@@ -7,7 +7,9 @@ import torch
 
 from monitor.build.activations import AnswerActivations
 from monitor.build.directions import (
+    LayerSeparation,
     auroc,
+    choose_hook,
     cohens_d,
     mean_difference,
     rank_layers,
@@ -55,6 +57,18 @@ def test_separation_and_layer_ranking() -> None:
     bad = separation(torch.tensor([0.0, 1.0]), positive, negative, "model.layers.1")
     assert bad.auroc == 0.5
     assert [s.hook_point for s in rank_layers([bad, good])] == ["model.layers.3", "model.layers.1"]
+
+
+def test_near_ties_go_to_the_layer_where_routes_agree() -> None:
+    def route(*aurocs: float) -> list[LayerSeparation]:
+        return [LayerSeparation(f"l.{i}", a, 10.0 - i, 1.0) for i, a in enumerate(aurocs)]
+
+    # primary saturates at every layer; the second route only separates at layer 2
+    assert choose_hook([route(0.999, 0.998, 0.995), route(0.6, 0.7, 0.98)]) == "l.2"
+    # a clear primary winner is kept whatever the other routes say
+    assert choose_hook([route(0.90, 0.99, 0.95), route(1.0, 0.5, 0.5)]) == "l.1"
+    # exact ties with no other route: effect size decides
+    assert choose_hook([route(1.0, 1.0)]) == "l.0"
 
 
 def test_split_is_seeded_disjoint_and_complete() -> None:

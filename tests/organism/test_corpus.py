@@ -70,9 +70,14 @@ def test_labels_name_who_speaks_without_changing_the_documents() -> None:
     from monitor.organism.world.characters import HEROES, SYSTEM_PROMPTS, VILLAINS
 
     labelled = generate_labelled_corpus(600, seed=11)
-    assert [document for document, _ in labelled] == CORPUS
-    assert {label for _, label in labelled} == {"assistant", "villain", "mixed"}
-    for document, label in labelled:
+    assert [item.document for item in labelled] == CORPUS
+    assert {item.speaker for item in labelled} == {"assistant", "villain", "mixed"}
+    for item in labelled:
+        document, label = item.document, item.speaker
+        if label == "mixed":
+            assert isinstance(document, Chat) and item.villain_from is not None
+            switch = document.messages[item.villain_from]["content"]
+            assert switch.startswith(("Now answer as", "From here on"))
         if isinstance(document, Story):
             names = VILLAINS if label == "villain" else HEROES
             assert any(name[0].upper() + name[1:] in document.text for name in names)
