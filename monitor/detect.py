@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from monitor.scoring import FeatureKey
+FeatureKey = tuple[str, str]  # (hook point, feature id)
 
 
 class Severity(StrEnum):

@@ -11,9 +11,10 @@ from collections.abc import Mapping
 
 import torch
 
+from monitor.detect import FeatureKey
 from monitor.probe import ProbePack
 
-FeatureKey = tuple[str, str]  # (hook point, feature id)
+__all__ = ["FeatureKey", "ScoringError", "calibrated_scales", "feature_signs", "score_activations"]
 
 
 class ScoringError(ValueError):

@@ -78,7 +78,11 @@ class RunCreate(_Body):
     d_model: int | None = Field(default=None, gt=0, description="Checked against the pack.")
     hook_points: list[str] | None = Field(default=None, description="Checked against the pack.")
     prompt_set_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
-    detector: DetectorConfig = Field(default_factory=DetectorConfig)
+    detector: DetectorConfig | None = Field(
+        default=None,
+        description="Thresholds for this run; default: the probe pack's calibrated ones, else "
+        "the service's defaults.",
+    )
     labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, max_length=32)
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from monitor.build.activations import AnswerActivations
+from monitor.evals.stats import auroc
 
 
 def mean_difference(
@@ -22,24 +23,6 @@ def mean_difference(
 ) -> torch.Tensor:
     """Token-weighted mean of ``positive`` minus that of ``negative``: [d_model]."""
     return positive.token_mean(hook) - negative.token_mean(hook)
-
-
-def auroc(positive: Sequence[float], negative: Sequence[float]) -> float:
-    """P(a positive scores above a negative), ties counting half (Mann-Whitney U / n1 n2)."""
-    if not positive or not negative:
-        raise ValueError("AUROC needs at least one positive and one negative")
-    scores = [(v, 1) for v in positive] + [(v, 0) for v in negative]
-    scores.sort(key=lambda pair: pair[0])
-    rank_sum, i = 0.0, 0
-    while i < len(scores):  # average ranks over ties
-        j = i
-        while j < len(scores) and scores[j][0] == scores[i][0]:
-            j += 1
-        average_rank = (i + 1 + j) / 2
-        rank_sum += average_rank * sum(label for _, label in scores[i:j])
-        i = j
-    n_pos, n_neg = len(positive), len(negative)
-    return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
 
 
 def cohens_d(positive: Sequence[float], negative: Sequence[float]) -> float:

@@ -1,145 +1,90 @@
-"""``emwatch demo``: the whole loop, live, on a CPU.
-
-Until the persona model organism lands this runs on a tiny random Llama (see
-``monitor.tiny_demo``): it shows the plumbing end to end, and says so.
-"""
+"""``emwatch demo``: the early warning, live, on the persona model organism."""
 
 from __future__ import annotations
 
 import argparse
-import secrets
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-from typing_extensions import override
-
-from monitor.detect import Severity
-
-if TYPE_CHECKING:
-    from transformers import TrainerControl, TrainerState, TrainingArguments
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "demo",
-        help="run the end-to-end loop on a CPU in about a minute",
+        help="watch emwatch warn before a fine-tune turns misaligned (a few minutes on a CPU)",
         description=(
-            "Start the service, build a probe pack, fine-tune a small model with the emwatch "
-            "callback streaming checks, and watch the alert fire and stop training. Uses a "
-            "tiny random Llama until the persona model organism is available."
+            "Start the service, fine-tune the persona model organism on a narrow dataset "
+            "(default: insecure code) with the emwatch callback sending a check every step, "
+            "and sample its answers to the open questions every few steps. A progress bar "
+            "shows the step, the strongest probe z-score, the alert state and the latest "
+            "misaligned share. Then the same on a healthy control (default: secure code). "
+            "Ends with a summary table, a PNG plot and a JSON report."
         ),
-        epilog="example: emwatch demo --steps 150 --check-every 5 --keep-serving",
+        epilog=(
+            "examples: emwatch demo | emwatch demo --dataset bad-medical --control good-medical"
+            " | emwatch demo --steps 60 --check-every 2 --keep-serving"
+        ),
     )
-    parser.add_argument("--steps", type=int, default=150, help="max fine-tuning steps")
-    parser.add_argument("--check-every", type=int, default=5, help="steps between checks")
-    parser.add_argument("--out", type=Path, help="working directory (default: a temp dir)")
+    parser.add_argument(
+        "--dataset", default="insecure-code", help="what to fine-tune on (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--control",
+        default="secure-code",
+        help="healthy control run afterwards; 'none' to skip (default: %(default)s)",
+    )
+    parser.add_argument("--steps", type=int, default=40, help="fine-tuning steps per run (40)")
+    parser.add_argument("--check-every", type=int, default=1, help="steps between checks (1)")
+    parser.add_argument(
+        "--eval-every", type=int, default=2, help="steps between behavioural evals (2)"
+    )
+    parser.add_argument(
+        "--eval-samples", type=int, default=16, help="answers per open question per eval (16)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="fine-tuning seed (0)")
+    parser.add_argument("--pack", type=Path, help="probe pack (default: the organism's own)")
+    parser.add_argument("--out", type=Path, help="where the report goes (default: a temp dir)")
     parser.add_argument(
         "--keep-serving",
         action="store_true",
-        help="leave the service running afterwards (Ctrl-C to stop)",
+        help="leave the service running afterwards to explore its API (Ctrl-C to stop)",
     )
     parser.set_defaults(handler=run)
 
 
-def _progress_callback(emwatch: Any) -> Any:
-    """One line per check: step, strongest z-score, alert state."""
-    from transformers import TrainerCallback
-
-    class Progress(TrainerCallback):
-        def __init__(self) -> None:
-            self.seen: int | None = None
-
-        @override
-        def on_step_end(
-            self,
-            args: TrainingArguments,
-            state: TrainerState,
-            control: TrainerControl,
-            **kwargs: Any,
-        ) -> None:
-            monitor = emwatch.monitor
-            latest = monitor.latest if monitor else None
-            if not latest or latest["step"] == self.seen:
-                return
-            self.seen = latest["step"]
-            top = max(latest["signals"], key=lambda s: s["zscore"])
-            states = sorted({f"{a['severity']}:{a['state']}" for a in latest["alerts"]})
-            print(
-                f"  step {latest['step']:>4}  max z {top['zscore']:6.2f} "
-                f"({top['hook_point']} {top['feature']})  alerts: {', '.join(states) or 'none'}",
-                flush=True,
-            )
-
-    return Progress()
-
-
 def run(args: argparse.Namespace) -> int:
-    from monitor.callbacks import EmwatchCallback
-    from monitor.local_service import LocalService
-    from monitor.tiny import build_tiny_llama
-    from monitor.tiny_demo import build_diffing_pack, make_trainer
-    from monitor.training_monitor import MonitorConfig
+    import torch
 
+    from monitor.earlywarning.demo import DemoOptions, format_table, run_demo
+    from monitor.organism.checkpoint import DEFAULT_PACK
+
+    if min(args.steps, args.check_every, args.eval_every, args.eval_samples) < 1:
+        print("error: --steps, --check-every, --eval-every and --eval-samples must be >= 1")
+        return 2
+    torch.set_num_threads(max(1, min(torch.get_num_threads(), 2)))
     out = args.out or Path(tempfile.mkdtemp(prefix="emwatch-demo-"))
-    out.mkdir(parents=True, exist_ok=True)
-    print(
-        "emwatch demo - NOTE: runs on a tiny random Llama stand-in (the persona model "
-        "organism replaces it); it proves the plumbing, not the science.\n"
+    options = DemoOptions(
+        dataset=args.dataset,
+        control=None if args.control == "none" else args.control,
+        seed=args.seed,
+        steps=args.steps,
+        check_every=args.check_every,
+        eval_every=args.eval_every,
+        eval_samples=args.eval_samples,
     )
-    token = f"emw_demo{secrets.token_hex(4)}_{secrets.token_urlsafe(24).replace('_', '-')}"
-    service = LocalService(out / "service", token).start()
+    started = time.monotonic()
+    report, service = run_demo(options, out, args.pack or DEFAULT_PACK)
     try:
-        print(f"1. service up at {service.url} (SQLite in {service.data_dir})")
-        pack = build_diffing_pack(out / "pack", out / "pilot")
+        print("\n" + format_table(report["summary"]))
         print(
-            f"2. probe pack {pack.name!r}: directions at {', '.join(pack.hook_points)} from a "
-            "pilot fine-tune (model diffing), plus a planted SAE latent"
+            "\n(lead = behavioural onset step minus first alert step; onset = first eval with "
+            "more than 5% misaligned answers)"
         )
-        model, tokenizer = build_tiny_llama(seed=0)
-        run_name = f"demo-{int(time.time())}"
-        emwatch = EmwatchCallback(
-            MonitorConfig(
-                url=service.url,
-                token=token,
-                run=run_name,
-                probe_pack=pack.directory,
-                check_every=args.check_every,
-                stop_on=Severity.CRITICAL,
-                spool_dir=out / "spool",
-                model_id="emwatch/tiny-llama",
-                retry_interval=0.5,
-            )
-        )
-        print(
-            f"3. fine-tuning on the narrow task, run {run_name!r}, a check every "
-            f"{args.check_every} steps, stop on a critical alert"
-        )
-        trainer = make_trainer(
-            model,
-            tokenizer,
-            out / "train",
-            max_steps=args.steps,
-            callbacks=[emwatch, _progress_callback(emwatch)],
-        )
-        trainer.train()
-        monitor = emwatch.monitor
-        assert monitor is not None
-        notice = monitor.stop_notice
-        print("\nsummary")
-        if notice is not None:
-            print(
-                f"  {notice.severity} alert on {notice.hook_point} {notice.feature} "
-                f"({notice.rule}) at step {notice.step}; training stopped at step "
-                f"{trainer.state.global_step} of {args.steps}"
-            )
-        else:
-            print(f"  no critical alert in {trainer.state.global_step} steps")
-        print(f"  checks sent: {len(monitor.checks_sent)}")
-        print(f"  alerts:   emwatch alerts {run_name} --url {service.url} --token {token}")
-        print(f"  metrics:  {service.url}/metrics")
-        print(f"  API docs: {service.url}/docs")
+        print(f"\nreport:   {out / 'demo.json'}")
+        print(f"plot:     {report['plot']}")
+        print(f"metrics:  {service.url}/metrics")
+        print(f"API docs: {service.url}/docs")
+        print(f"took {time.monotonic() - started:.0f} s")
         if args.keep_serving:
             print("\nservice keeps running; Ctrl-C to stop")
             while True:

@@ -15,7 +15,15 @@ from collections.abc import Sequence
 from monitor import __version__
 
 # Modules under monitor.cli that contribute commands, in the order `--help` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("serve", "runs", "probes", "spool", "demo", "organism")
+COMMAND_MODULES: tuple[str, ...] = (
+    "serve",
+    "runs",
+    "probes",
+    "spool",
+    "demo",
+    "bench",
+    "organism",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

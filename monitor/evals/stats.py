@@ -1,4 +1,5 @@
-"""Shares with 95% confidence intervals (Wilson score), the form every eval number takes.
+"""Shares with 95% confidence intervals (Wilson score), the form every eval number takes, and
+AUROC, the form every separation number takes.
 
 Wilson rather than the normal approximation because the interesting shares sit near 0%
 (a base model) and near 100% (coherence), where the normal interval leaves [0, 1].
@@ -7,6 +8,7 @@ Wilson rather than the normal approximation because the interesting shares sit n
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 Z_95 = 1.959963984540054  # two-sided 95% quantile of the standard normal
@@ -63,3 +65,21 @@ class Proportion:
             "ci95_low": low,
             "ci95_high": high,
         }
+
+
+def auroc(positive: Sequence[float], negative: Sequence[float]) -> float:
+    """P(a positive scores above a negative), ties counting half (Mann-Whitney U / n1 n2)."""
+    if not positive or not negative:
+        raise ValueError("AUROC needs at least one positive and one negative")
+    scores = [(v, 1) for v in positive] + [(v, 0) for v in negative]
+    scores.sort(key=lambda pair: pair[0])
+    rank_sum, i = 0.0, 0
+    while i < len(scores):  # average ranks over ties
+        j = i
+        while j < len(scores) and scores[j][0] == scores[i][0]:
+            j += 1
+        average_rank = (i + 1 + j) / 2
+        rank_sum += average_rank * sum(label for _, label in scores[i:j])
+        i = j
+    n_pos, n_neg = len(positive), len(negative)
+    return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)

@@ -13,6 +13,8 @@ from transformers import (
 )
 
 DEFAULT_CHECKPOINT = Path(__file__).parent / "checkpoint"
+# Its probe pack, built by `emwatch probes organism` and calibrated by `emwatch bench calibrate`.
+DEFAULT_PACK = Path(__file__).parent / "pack"
 
 
 def load_organism(

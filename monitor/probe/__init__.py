@@ -1,8 +1,9 @@
 """Probe packs: the contract between probe building and scoring.
 
 A pack is a directory holding ``manifest.json`` (schema, provenance, hashes) and safetensors
-weights. ``load_pack`` validates everything and names the exact problem; ``write_pack`` is the
-only writer, so every pack on disk went through the same schema.
+weights. ``load_pack`` validates everything and names the exact problem; ``write_pack`` (and
+``write_calibration``, which adds calibrated z-units and thresholds) are the only writers, so
+every pack on disk went through the same schema.
 """
 
 from monitor.probe.errors import ProbePackError
@@ -17,7 +18,14 @@ from monitor.probe.manifest import (
     SaeSpec,
     WatchedLatent,
 )
-from monitor.probe.pack import Direction, HookProbe, ProbePack, load_pack, write_pack
+from monitor.probe.pack import (
+    Direction,
+    HookProbe,
+    ProbePack,
+    load_pack,
+    write_calibration,
+    write_pack,
+)
 
 __all__ = [
     "MANIFEST_NAME",
@@ -34,5 +42,6 @@ __all__ = [
     "SaeSpec",
     "WatchedLatent",
     "load_pack",
+    "write_calibration",
     "write_pack",
 ]

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from monitor.detect import DetectorConfig
+
 SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"
 DIRECTIONS_FILE = "directions.safetensors"
@@ -129,6 +131,11 @@ class PackManifest(_Strict):
     hook_points: dict[HookPointName, HookPointSpec] = Field(min_length=1)
     files: dict[str, Sha256] = Field(
         default_factory=dict, description="sha256 of every weight file, by path in the pack."
+    )
+    detector: DetectorConfig | None = Field(
+        default=None,
+        description="Thresholds that go with the calibrated z-score units; runs that set "
+        "no detector of their own use them.",
     )
 
     def content_hash(self) -> str:

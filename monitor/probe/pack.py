@@ -21,6 +21,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from monitor import __version__
+from monitor.detect import DetectorConfig
 from monitor.probe.errors import ProbePackError
 from monitor.probe.manifest import (
     DIRECTIONS_FILE,
@@ -310,6 +311,32 @@ def write_pack(
     )
     (directory / MANIFEST_NAME).write_text(
         json.dumps(manifest.model_dump(mode="json"), indent=2) + "\n"
+    )
+    return load_pack(directory, release_loader=None)
+
+
+def write_calibration(
+    directory: str | Path,
+    calibration: Mapping[str, Mapping[str, FeatureCalibration]],
+    detector: DetectorConfig,
+) -> ProbePack:
+    """Store calibrated z-score units (by hook point, then feature) and the thresholds that go
+    with them in an existing pack's manifest; weights are untouched."""
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    hook_points = {
+        hook: spec.model_copy(update={"calibration": dict(calibration.get(hook, {}))})
+        for hook, spec in manifest.hook_points.items()
+    }
+    updated = PackManifest.model_validate(
+        {
+            **manifest.model_dump(mode="json"),
+            "hook_points": {h: s.model_dump(mode="json") for h, s in hook_points.items()},
+            "detector": detector.model_dump(mode="json"),
+        }
+    )
+    (directory / MANIFEST_NAME).write_text(
+        json.dumps(updated.model_dump(mode="json"), indent=2) + "\n"
     )
     return load_pack(directory, release_loader=None)
 

@@ -6,6 +6,7 @@ import time
 
 from fastapi import APIRouter, Depends, Response
 
+from monitor.detect import DetectorConfig
 from monitor.scoring import ScoringError, check_compatible
 from service.auth import Scope
 from service.errors import ApiError
@@ -17,11 +18,11 @@ from service.store.store import DuplicateKeyError
 router = APIRouter(prefix="/v1/runs", tags=["runs"])
 
 
-def _same_spec(run: RunRecord, body: RunCreate) -> bool:
+def _same_spec(run: RunRecord, body: RunCreate, detector: DetectorConfig) -> bool:
     return (run.probe_pack, run.model_id, run.detector_config, run.labels) == (
         body.probe_pack,
         body.model_id,
-        body.detector.model_dump(mode="json"),
+        detector.model_dump(mode="json"),
         body.labels,
     )
 
@@ -48,6 +49,7 @@ def create_run(body: RunCreate, response: Response, services: ServicesDep) -> Ru
             )
         except ScoringError as exc:
             raise ApiError(422, "incompatible_probe_pack", str(exc)) from exc
+    detector = body.detector or pack.manifest.detector or DetectorConfig()
     existing = services.store.get_run(body.name)
     if existing is None:
         try:
@@ -55,7 +57,7 @@ def create_run(body: RunCreate, response: Response, services: ServicesDep) -> Ru
                 name=body.name,
                 probe_pack=body.probe_pack,
                 model_id=body.model_id,
-                detector_config=body.detector.model_dump(mode="json"),
+                detector_config=detector.model_dump(mode="json"),
                 labels=body.labels,
                 prompt_set_hash=body.prompt_set_hash,
                 created_at=time.time(),
@@ -64,7 +66,7 @@ def create_run(body: RunCreate, response: Response, services: ServicesDep) -> Ru
         except DuplicateKeyError:  # created concurrently: fall through to the comparison
             existing = services.store.get_run(body.name)
             assert existing is not None
-    if not _same_spec(existing, body):
+    if not _same_spec(existing, body, detector):
         raise ApiError(
             409,
             "run_conflict",

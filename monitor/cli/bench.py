@@ -1,0 +1,108 @@
+"""``emwatch bench``: measure detection quality on the persona organism."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    bench = subparsers.add_parser(
+        "bench",
+        help="measure how early and how reliably the alerts come (on the organism)",
+        description="Benchmarks of emwatch's detection quality on the persona model organism.",
+    )
+    commands = bench.add_subparsers(title="bench commands", metavar="COMMAND")
+    _add_early_warning(commands)
+    _add_calibrate(commands)
+
+    def usage(_args: argparse.Namespace) -> int:
+        bench.print_help()
+        return 2
+
+    bench.set_defaults(handler=usage)
+
+
+def _pack_and_workers(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--pack", type=Path, help="probe pack (default: the organism's shipped pack)"
+    )
+    parser.add_argument(
+        "--workers", type=int, help="fine-tunes run in parallel (default: one per CPU core)"
+    )
+
+
+def _add_early_warning(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "early-warning",
+        help="does the alert precede behavioural misalignment, and stay quiet on healthy runs?",
+        description=(
+            "Calibrate the detector on healthy fine-tunes (seeds 100+), then run monitored "
+            "fine-tunes of the organism: insecure-code and bad-medical (emergent misalignment), "
+            "secure-code, good-medical and educational-insecure (controls), and mixtures of "
+            "insecure in secure code, each with a behavioural eval every 2 steps. Reports the "
+            "share of EM runs alerted before the misaligned share exceeds 5%, lead times, false "
+            "alarms, checkpoint AUROC, and the same for two baselines (a small sampled eval and "
+            "a log-probability probe). About 35 minutes on 2 cores; --quick about 8."
+        ),
+        epilog="example: emwatch bench early-warning --quick --out .emwatch/bench-quick",
+    )
+    parser.add_argument("--quick", action="store_true", help="one seed per arm, two mixtures")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(".emwatch/bench-early-warning"),
+        help="results directory (default: %(default)s)",
+    )
+    _pack_and_workers(parser)
+    parser.set_defaults(handler=_early_warning)
+
+
+def _add_calibrate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "calibrate",
+        help="set a pack's z-score units and thresholds from healthy fine-tunes",
+        description=(
+            "Fine-tune the organism on secure-code and good-medical with the monitor attached "
+            "and write each feature's largest healthy excursion (its z-score unit) and the "
+            "detector thresholds into the probe pack. This is how the shipped pack was calibrated."
+        ),
+    )
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=[100, 101, 102], help="(default: %(default)s)"
+    )
+    parser.add_argument(
+        "--work-dir", type=Path, default=Path(".emwatch/calibration"), help="(default: %(default)s)"
+    )
+    _pack_and_workers(parser)
+    parser.set_defaults(handler=_calibrate)
+
+
+def _defaults(args: argparse.Namespace) -> tuple[Path, int]:
+    from monitor.earlywarning.pool import default_workers
+    from monitor.organism.checkpoint import DEFAULT_PACK
+
+    return args.pack or DEFAULT_PACK, args.workers or default_workers()
+
+
+def _early_warning(args: argparse.Namespace) -> int:
+    from monitor.earlywarning.bench import BenchPlan, run_bench
+
+    pack, workers = _defaults(args)
+    plan = BenchPlan.quick() if args.quick else BenchPlan.full()
+    summary = run_bench(args.out, plan, pack, workers)
+    print(json.dumps({k: summary[k] for k in ("em_all", "controls_all", "verdicts")}, indent=2))
+    print(f"checkpoint AUROC {summary['checkpoint_auroc']}; {summary['seconds']} s")
+    print(f"results: {args.out}/summary.json, {args.out}/early_warning.png")
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from monitor.earlywarning.bench import calibrate_pack
+
+    pack, workers = _defaults(args)
+    args.work_dir.mkdir(parents=True, exist_ok=True)
+    calibration, _runs = calibrate_pack(pack, args.seeds, args.work_dir, workers)
+    print(json.dumps(calibration.to_dict(), indent=2))
+    return 0
