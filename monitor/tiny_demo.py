@@ -1,10 +1,11 @@
-"""A complete emwatch loop on a tiny random Llama, in seconds on a CPU.
+"""A complete emwatch loop on a tiny random Llama, in seconds on a CPU: the plumbing tests' model.
 
-This is the foundation's stand-in for the persona model organism: a narrow fine-tune (the
-assistant learns one fixed "villain" reply style) moves the model's representations, and a
-probe pack built by *model diffing* a pilot run of the same fine-tune watches that movement.
-It proves the plumbing (capture, wire, scoring, detection, alerts, stopping), not the science:
-the tiny model has no persona to wake up.
+A narrow fine-tune (the assistant learns one fixed "villain" reply style) moves the model's
+representations, and a probe pack built by *model diffing* a pilot run of the same fine-tune
+watches that movement. Tests of capture, wire, scoring, detection, alerts, stopping and the
+observability stack use it because it alerts within a few steps; it proves the plumbing, not
+the science (the tiny model has no persona to wake up). ``emwatch demo`` and the benchmark use
+the persona organism instead (``monitor.earlywarning``).
 """
 
 from __future__ import annotations
