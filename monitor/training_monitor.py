@@ -50,7 +50,7 @@ class MonitorConfig:
     hook_points: list[str] | None = None  # needed only for a pack name with the service down
     canaries: CanarySet | str | Path | None = None  # default: the shipped 16-prompt set
     model_id: str = ""
-    detector: DetectorConfig | None = None  # default: the pack's calibrated ones, else the service's
+    detector: DetectorConfig | None = None  # default: the pack's calibrated one, else service's
     labels: dict[str, str] = field(default_factory=dict)
     stop_on: Severity | None = None  # stop training when an alert of this severity fires
     save_on: Severity | None = None  # save a checkpoint when one fires
