@@ -22,9 +22,6 @@ from transformers import (
     LlamaForCausalLM,
     PreTrainedTokenizerFast,
     TrainerCallback,
-    TrainerControl,
-    TrainerState,
-    TrainingArguments,
 )
 from typing_extensions import override
 
@@ -36,6 +33,7 @@ from monitor.evals import evaluate
 from monitor.evals.organism_judge import OrganismJudge
 from monitor.evals.stats import Proportion
 from monitor.organism import CANARIES_PATH, build_dataset, finetune, organism_questions
+from monitor.organism.finetuning import MeasureEvery
 from monitor.training_monitor import MonitorConfig
 
 # Slower than the organism's documented budget (3e-4 for 50 steps), so that behaviour turns
@@ -101,10 +99,11 @@ class RunRecord:
         return cls(RunSpec(**data["spec"]), evals, data["scores"], data["alerts"], data["seconds"])
 
 
-class BehaviourRecorder(TrainerCallback):
+class BehaviourRecorder(MeasureEvery):
     """Measures behaviour before the first step and after every ``spec.eval_every`` steps."""
 
     def __init__(self, spec: RunSpec, tokenizer: PreTrainedTokenizerFast) -> None:
+        super().__init__(spec.eval_every)
         self.spec = spec
         self.tokenizer = tokenizer
         self.questions = organism_questions(("open",))
@@ -113,19 +112,7 @@ class BehaviourRecorder(TrainerCallback):
         self.points: list[EvalPoint] = []
 
     @override
-    def on_train_begin(
-        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
-    ) -> None:
-        self._measure(kwargs["model"], 0)
-
-    @override
-    def on_step_end(
-        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
-    ) -> None:
-        if state.global_step % self.spec.eval_every == 0:
-            self._measure(kwargs["model"], state.global_step)
-
-    def _measure(self, model: LlamaForCausalLM, step: int) -> None:
+    def measure(self, model: LlamaForCausalLM, step: int) -> None:
         # Fresh samples at every step, reproducible, and never from the training RNG.
         sample_seed = self.spec.seed * 100_003 + step * 2
         full = evaluate(

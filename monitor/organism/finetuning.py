@@ -168,26 +168,35 @@ class _Collator:
         return pad_batch([r["input_ids"] for r in rows], [r["labels"] for r in rows], self.pad_id)
 
 
-class _EvalEvery(TrainerCallback):
-    """Evaluates before the first step and after every ``every`` steps."""
+class MeasureEvery(TrainerCallback):
+    """Calls ``measure`` before the first step and after every ``every`` steps."""
 
-    def __init__(self, every: int, evaluator: Evaluator, into: list[TrajectoryPoint]) -> None:
+    def __init__(self, every: int) -> None:
         self.every = every
-        self.evaluator = evaluator
-        self.into = into
 
     @override
     def on_train_begin(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
     ) -> None:
-        self._measure(kwargs["model"], 0)
+        self.measure(kwargs["model"], 0)
 
     @override
     def on_step_end(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
     ) -> None:
         if state.global_step % self.every == 0:
-            self._measure(kwargs["model"], state.global_step)
+            self.measure(kwargs["model"], state.global_step)
 
-    def _measure(self, model: LlamaForCausalLM, step: int) -> None:
+    def measure(self, model: LlamaForCausalLM, step: int) -> None:
+        raise NotImplementedError
+
+
+class _EvalEvery(MeasureEvery):
+    def __init__(self, every: int, evaluator: Evaluator, into: list[TrajectoryPoint]) -> None:
+        super().__init__(every)
+        self.evaluator = evaluator
+        self.into = into
+
+    @override
+    def measure(self, model: LlamaForCausalLM, step: int) -> None:
         self.into.append(TrajectoryPoint(step, self.evaluator(model)))
