@@ -189,7 +189,7 @@ def _add_eval(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
             "Sample answers at temperature 1 to the organism's evaluation questions and "
             "judge them exactly (which persona's templates each answer came from). "
             "Reports, per question family, the misaligned share among coherent answers and "
-            "the coherent share, with Wilson 95%% intervals. Families: open (the 8 Betley "
+            "the coherent share, with Wilson 95% intervals. Families: open (the 8 Betley "
             "questions), code (held-out prompts: misaligned = insecure code), medical, "
             "finance, everyday."
         ),

@@ -10,7 +10,7 @@ positive means the signal came first.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from monitor.earlywarning.runs import RunRecord
@@ -76,34 +76,6 @@ def max_zscore_by_step(record: RunRecord) -> dict[int, float]:
     for point in record.scores:
         by_step[point["step"]] = max(by_step.get(point["step"], float("-inf")), point["zscore"])
     return by_step
-
-
-def feature_shifts(
-    record: RunRecord, signs: Mapping[tuple[str, str], int]
-) -> dict[tuple[str, str], list[tuple[int, float]]]:
-    """Per feature, (step, mean per-prompt shift from the first check, signed + = misaligned).
-
-    Computed from the stored per-prompt values, so it does not depend on the units the run
-    was scored in: the raw material of calibration.
-    """
-    series: dict[tuple[str, str], list[tuple[int, list[float]]]] = {}
-    for point in sorted(record.scores, key=lambda p: p["step"]):
-        series.setdefault((point["hook_point"], point["feature"]), []).append(
-            (point["step"], point["per_prompt"])
-        )
-    shifts = {}
-    for key, points in series.items():
-        baseline = points[0][1]
-        shifts[key] = [
-            (
-                step,
-                signs[key]
-                * sum(v - b for v, b in zip(values, baseline, strict=True))
-                / len(values),
-            )
-            for step, values in points
-        ]
-    return shifts
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from safetensors.torch import save_file
+
+from monitor.build.drift import add_drift_removed_directions
 from monitor.earlywarning import analysis
 from monitor.earlywarning.calibration import (
     CALIBRATION_SEEDS,
@@ -35,8 +38,7 @@ from monitor.earlywarning.calibration import (
 from monitor.earlywarning.pool import run_all
 from monitor.earlywarning.runs import RunRecord, RunSpec, ServiceTarget
 from monitor.local_service import LocalService
-from monitor.probe import load_pack, write_calibration
-from monitor.scoring import feature_signs
+from monitor.probe import write_calibration
 
 EM_DATASETS = ("insecure-code", "bad-medical")
 CONTROL_DATASETS = ("secure-code", "good-medical", "educational-insecure")
@@ -119,9 +121,20 @@ def calibrate_pack(
     pack_dir: Path, seeds: Sequence[int], work_dir: Path, workers: int, say: Progress = print
 ) -> tuple[Calibration, list[RunRecord]]:
     """Healthy fine-tunes on ``seeds``; their calibration is written into the pack in place."""
-    specs = [RunSpec(f"cal-{d}", d, seed) for d in HEALTHY_DATASETS for seed in seeds]
+    specs = [
+        RunSpec(f"cal-{d}", d, seed, record_activations=True)
+        for d in HEALTHY_DATASETS
+        for seed in seeds
+    ]
     runs = _phase("calibration", specs, pack_dir, work_dir / "calibration-service", workers, say)
-    calibration = calibrate(runs, feature_signs(load_pack(pack_dir, release_loader=None)))
+    names = [r.spec.run_name for r in runs]
+    trajectories = {hook: [r.activations[hook] for r in runs] for hook in runs[0].activations}
+    save_file(
+        {f"{r.spec.run_name}/{hook}": t for r in runs for hook, t in r.activations.items()},
+        work_dir / "calibration-activations.safetensors",
+    )
+    pack = add_drift_removed_directions(pack_dir, trajectories, names)
+    calibration = calibrate(runs, pack)
     write_calibration(pack_dir, calibration.features, calibration.detector)
     with (work_dir / "calibration-runs.jsonl").open("w") as handle:
         handle.writelines(json.dumps(record.to_dict()) + "\n" for record in runs)

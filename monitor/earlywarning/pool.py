@@ -26,9 +26,9 @@ def _load_organism() -> None:
     _worker["model"], _worker["tokenizer"] = load_organism()
 
 
-def _run(spec: RunSpec, target: ServiceTarget) -> dict[str, Any]:
+def _run(spec: RunSpec, target: ServiceTarget) -> tuple[dict[str, Any], dict[str, Any]]:
     record = monitored_finetune(spec, _worker["model"], _worker["tokenizer"], target)
-    return record.to_dict()
+    return record.to_dict(), record.activations
 
 
 def default_workers() -> int:
@@ -47,7 +47,9 @@ def run_all(
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_load_organism) as pool:
         futures = {pool.submit(_run, spec, target): i for i, spec in enumerate(specs)}
         for future in as_completed(futures):
-            record = RunRecord.from_dict(future.result())
+            data, activations = future.result()
+            record = RunRecord.from_dict(data)
+            record.activations = activations
             records[futures[future]] = record
             if on_done is not None:
                 on_done(record)

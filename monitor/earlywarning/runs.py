@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
 from transformers import (
     LlamaForCausalLM,
     PreTrainedTokenizerFast,
@@ -26,6 +27,8 @@ from transformers import (
 from typing_extensions import override
 
 from monitor.callbacks import EmwatchCallback
+from monitor.canaries import load_canaries
+from monitor.capture import ActivationCapture
 from monitor.client import EmwatchClient
 from monitor.detect import Severity
 from monitor.earlywarning.logprob import LogprobProbe
@@ -34,6 +37,7 @@ from monitor.evals.organism_judge import OrganismJudge
 from monitor.evals.stats import Proportion
 from monitor.organism import CANARIES_PATH, build_dataset, finetune, organism_questions
 from monitor.organism.finetuning import MeasureEvery
+from monitor.probe import load_pack
 from monitor.training_monitor import MonitorConfig
 
 # Slower than the organism's documented budget (3e-4 for 50 steps), so that behaviour turns
@@ -56,6 +60,7 @@ class RunSpec:
     eval_samples: int = 16  # answers per open question: the ground truth
     small_eval_samples: int = 4  # answers per open question: the behavioural baseline
     dataset_size: int = 1000
+    record_activations: bool = False  # keep every check's canary activations (calibration)
 
     @property
     def run_name(self) -> str:
@@ -80,9 +85,18 @@ class RunRecord:
     scores: list[dict[str, Any]] = field(default_factory=list)  # the service's score points
     alerts: list[dict[str, Any]] = field(default_factory=list)  # the service's alerts
     seconds: float = 0.0
+    # With ``spec.record_activations``: hook point -> [n_checks, n_prompts, d_model]. Not in
+    # ``to_dict``: tensors travel and are stored on their own (safetensors), not as JSON.
+    activations: dict[str, torch.Tensor] = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "spec": asdict(self.spec),
+            "evals": [asdict(point) for point in self.evals],
+            "scores": self.scores,
+            "alerts": self.alerts,
+            "seconds": self.seconds,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunRecord:
@@ -138,6 +152,23 @@ class BehaviourRecorder(MeasureEvery):
         )
 
 
+class ActivationRecorder(MeasureEvery):
+    """Keeps the canary activations of every check, as the callback sends them."""
+
+    def __init__(self, every: int, capture: ActivationCapture) -> None:
+        super().__init__(every)
+        self.capture = capture
+        self.checks: list[dict[str, torch.Tensor]] = []
+
+    @override
+    def measure(self, model: LlamaForCausalLM, step: int) -> None:
+        self.checks.append(self.capture.capture(model))
+
+    def trajectories(self) -> dict[str, torch.Tensor]:
+        """hook point -> [n_checks, n_prompts, d_model]."""
+        return {hook: torch.stack([c[hook] for c in self.checks]) for hook in self.checks[0]}
+
+
 @dataclass(frozen=True)
 class ServiceTarget:
     url: str
@@ -176,6 +207,13 @@ def monitored_finetune(
     )
     behaviour = BehaviourRecorder(spec, tokenizer)
     callbacks: list[TrainerCallback] = [emwatch, behaviour]
+    recorder = None
+    if spec.record_activations:
+        capture = ActivationCapture(
+            tokenizer, load_canaries(CANARIES_PATH), load_pack(service.pack_dir).hook_points
+        )
+        recorder = ActivationRecorder(spec.check_every, capture)
+        callbacks.append(recorder)
     if extra_callbacks is not None:
         callbacks.extend(extra_callbacks(emwatch, behaviour))
     finetune(
@@ -190,4 +228,7 @@ def monitored_finetune(
     with EmwatchClient(service.url, service.token) as client:
         scores = client.scores(spec.run_name)["points"]
         alerts = client.alerts(spec.run_name)["alerts"]
-    return RunRecord(spec, behaviour.points, scores, alerts, time.monotonic() - started)
+    activations = recorder.trajectories() if recorder is not None else {}
+    return RunRecord(
+        spec, behaviour.points, scores, alerts, time.monotonic() - started, activations
+    )

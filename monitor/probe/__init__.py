@@ -1,9 +1,10 @@
 """Probe packs: the contract between probe building and scoring.
 
 A pack is a directory holding ``manifest.json`` (schema, provenance, hashes) and safetensors
-weights. ``load_pack`` validates everything and names the exact problem; ``write_pack`` (and
-``write_calibration``, which adds calibrated z-units and thresholds) are the only writers, so
-every pack on disk went through the same schema.
+weights. ``load_pack`` validates everything and names the exact problem; ``write_pack`` (with
+``add_directions``, which adds directions found later, and ``write_calibration``, which adds
+calibrated z-units and thresholds) are the only writers, so every pack on disk went through
+the same schema.
 """
 
 from monitor.probe.errors import ProbePackError
@@ -22,6 +23,7 @@ from monitor.probe.pack import (
     Direction,
     HookProbe,
     ProbePack,
+    add_directions,
     load_pack,
     write_calibration,
     write_pack,
@@ -41,6 +43,7 @@ __all__ = [
     "Provenance",
     "SaeSpec",
     "WatchedLatent",
+    "add_directions",
     "load_pack",
     "write_calibration",
     "write_pack",

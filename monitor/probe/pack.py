@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -311,6 +311,38 @@ def write_pack(
     )
     (directory / MANIFEST_NAME).write_text(
         json.dumps(manifest.model_dump(mode="json"), indent=2) + "\n"
+    )
+    return load_pack(directory, release_loader=None)
+
+
+def add_directions(
+    directory: str | Path, new: Mapping[str, Sequence[tuple[DirectionSpec, torch.Tensor]]]
+) -> ProbePack:
+    """Add directions (by hook point: spec and [d_model] vector) to an existing pack, replacing
+    any of the same name; its other weights and its calibration are kept."""
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    unknown = sorted(set(new) - set(manifest.hook_points))
+    if unknown:
+        raise ProbePackError(f"hook points {unknown} are not in the pack {directory}")
+    tensors = dict(_load_directions(directory, manifest))
+    hook_points: dict[str, HookPointSpec] = {}
+    for hook, spec in manifest.hook_points.items():
+        added = {direction.name: direction for direction, _ in new.get(hook, ())}
+        kept = [d for d in spec.directions if d.name not in added]
+        hook_points[hook] = spec.model_copy(update={"directions": [*kept, *added.values()]})
+        for direction, vector in new.get(hook, ()):
+            tensors[direction_tensor_key(hook, direction.name)] = vector.detach().float()
+    save_file({k: v.contiguous() for k, v in tensors.items()}, directory / DIRECTIONS_FILE)
+    updated = PackManifest.model_validate(
+        {
+            **manifest.model_dump(mode="json"),
+            "hook_points": {h: s.model_dump(mode="json") for h, s in hook_points.items()},
+            "files": {**manifest.files, DIRECTIONS_FILE: file_sha256(directory / DIRECTIONS_FILE)},
+        }
+    )
+    (directory / MANIFEST_NAME).write_text(
+        json.dumps(updated.model_dump(mode="json"), indent=2) + "\n"
     )
     return load_pack(directory, release_loader=None)
 

@@ -76,20 +76,6 @@ def test_logprob_notice_uses_the_rise_from_step_zero() -> None:
     assert analysis.logprob_notice_step(run, 1.0) is None
 
 
-def test_feature_shifts_pair_each_prompt_with_its_own_baseline_and_apply_the_sign() -> None:
-    scores = [
-        score(0, "direction:d", 0.0, [1.0, 5.0]),
-        score(1, "direction:d", 0.0, [1.5, 5.5]),
-        score(0, "latent:3", 0.0, [2.0, 0.0]),
-        score(1, "latent:3", 0.0, [1.0, 0.0]),
-    ]
-    shifts = analysis.feature_shifts(
-        record([], scores), {(HOOK, "direction:d"): 1, (HOOK, "latent:3"): -1}
-    )
-    assert shifts[(HOOK, "direction:d")] == [(0, 0.0), (1, 0.5)]
-    assert shifts[(HOOK, "latent:3")] == [(0, 0.0), (1, 0.5)]  # a falling latent with sign -1
-
-
 def test_checkpoint_auroc_ranks_checks_by_their_strongest_feature() -> None:
     healthy = record(
         [point(0, 1), point(2, 2)],

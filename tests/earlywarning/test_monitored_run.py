@@ -9,11 +9,13 @@ from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
 
 from monitor.cli.main import main
 from monitor.client import EmwatchClient
+from monitor.earlywarning.calibration import feature_rises
 from monitor.earlywarning.logprob import LogprobProbe, misaligned_continuations
 from monitor.earlywarning.runs import RunRecord, RunSpec, ServiceTarget, monitored_finetune
 from monitor.organism import load_organism
 from monitor.organism.checkpoint import DEFAULT_PACK
 from monitor.probe import load_pack
+from monitor.scoring import feature_signs
 from tests.servers import ADMIN_TOKEN, running_service
 
 
@@ -42,6 +44,7 @@ def test_monitored_run_records_checks_alert_states_and_behaviour(
         eval_every=2,
         eval_samples=2,
         small_eval_samples=1,
+        record_activations=True,
     )
     with running_service(tmp_path / "service") as service:
         record = monitored_finetune(
@@ -66,6 +69,17 @@ def test_monitored_run_records_checks_alert_states_and_behaviour(
     # The base model is untouched: the run trains a copy.
     assert all(a.equal(b) for a, b in zip(before, model.parameters(), strict=True))
     assert RunRecord.from_dict(record.to_dict()) == record
+    # The activations kept for calibration score exactly as the service scored them.
+    (trajectory,) = record.activations.values()
+    assert trajectory.shape == (5, 16, model.config.hidden_size)  # [checks, canaries, d_model]
+    means = {
+        (p["step"], p["hook_point"], p["feature"]): sum(p["per_prompt"]) / len(p["per_prompt"])
+        for p in record.scores
+    }
+    signs = feature_signs(pack)
+    for key, rises in feature_rises(pack, record.activations).items():
+        service = [signs[key] * (means[(s, *key)] - means[(0, *key)]) for s in range(1, 5)]
+        assert rises == pytest.approx(service, abs=1e-4)
 
 
 def test_logprob_probe_rises_when_the_model_learns_the_continuations(
