@@ -68,24 +68,16 @@ def rank_layers(separations: Sequence[LayerSeparation]) -> list[LayerSeparation]
     return sorted(separations, key=lambda s: (s.auroc, s.effect_size), reverse=True)
 
 
-def choose_hook(routes: Sequence[Sequence[LayerSeparation]], tolerance: float = 0.01) -> str:
-    """The hook point whose primary direction (``routes[0]``) separates held-out answers best.
+def choose_hook(separations: Sequence[LayerSeparation], tolerance: float = 0.01) -> str:
+    """The hook point whose direction separates held-out answers best.
 
-    When several hook points are within ``tolerance`` of the best AUROC (text-level contrasts
-    saturate at every layer of a small model), the one where all routes agree best (highest
-    mean AUROC across routes) wins: a layer where the model's own change (model diffing)
-    and the persona prompts also separate is a layer that represents the persona, not just
-    the words.
+    Held-out AUROC saturates near 1 at most layers of a small model, so differences within
+    ``tolerance`` are noise; among those near-ties the largest effect size (Cohen's d, which
+    does not saturate) wins: the layer where the two sides lie furthest apart.
     """
-    primary = {s.hook_point: s for s in routes[0]}
-    top = max(s.auroc for s in primary.values())
-    tied = [hook for hook, s in primary.items() if s.auroc >= top - tolerance]
-    mean_auroc = {
-        hook: sum(next(s.auroc for s in route if s.hook_point == hook) for route in routes)
-        / len(routes)
-        for hook in tied
-    }
-    return max(tied, key=lambda hook: (mean_auroc[hook], primary[hook].effect_size))
+    top = max(s.auroc for s in separations)
+    tied = [s for s in separations if s.auroc >= top - tolerance]
+    return max(tied, key=lambda s: (s.effect_size, s.auroc)).hook_point
 
 
 def cosine(a: torch.Tensor, b: torch.Tensor) -> float:

@@ -137,7 +137,7 @@ def _build(
     fits = [fit_directions(c, inputs.hook_points, seed=inputs.seed) for c in inputs.contrasts]
     primary = fits[0]
     ranking = rank_layers(primary.separations)
-    best = choose_hook([fit.separations for fit in fits])
+    best = choose_hook(primary.separations)
     report = BuildReport(
         name,
         inputs.model_id,

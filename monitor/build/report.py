@@ -114,8 +114,8 @@ def _markdown(report: BuildReport, plots: list[str]) -> str:
         "",
         f"Model: `{report.model_id}`. "
         f"Best hook point: `{report.best_hook}`: the highest held-out AUROC of the "
-        f"`{report.fits[0].method}` direction, near-ties (within 0.01) going to the layer "
-        "where all routes agree best.",
+        f"`{report.fits[0].method}` direction, near-ties (within 0.01) going to the largest "
+        "effect size.",
         "",
         "## Directions",
         "",

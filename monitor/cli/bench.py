@@ -64,9 +64,11 @@ def _add_calibrate(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         "calibrate",
         help="set a pack's z-score units and thresholds from healthy fine-tunes",
         description=(
-            "Fine-tune the organism on secure-code and good-medical with the monitor attached "
-            "and write each feature's largest healthy excursion (its z-score unit) and the "
-            "detector thresholds into the probe pack. This is how the shipped pack was calibrated."
+            "Fine-tune the organism on secure-code and good-medical with the monitor attached, "
+            "add to the probe pack a copy of each direction with the healthy fine-tuning drift "
+            "projected out, and write each feature's largest healthy rise (its z-score unit) "
+            "and the detector thresholds into the pack. This is how the shipped pack was "
+            "calibrated."
         ),
     )
     parser.add_argument(

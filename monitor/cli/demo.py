@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--eval-every", type=int, default=2, help="steps between behavioural evals (2)"
     )
     parser.add_argument(
-        "--eval-samples", type=int, default=16, help="answers per open question per eval (16)"
+        "--eval-samples", type=int, default=32, help="answers per open question per eval (32)"
     )
     parser.add_argument("--seed", type=int, default=0, help="fine-tuning seed (0)")
     parser.add_argument("--pack", type=Path, help="probe pack (default: the organism's own)")

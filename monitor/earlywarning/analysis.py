@@ -2,10 +2,11 @@
 the probes led. Pure functions over ``RunRecord``s.
 
 Behavioural onset is the first evaluated step whose misaligned share (ground-truth eval)
-exceeds 5%. Near 5% a sampled share is noisy (128 answers at a true 3% exceed 5% about one
-time in ten), so the *confident* onset, where the share's 95% lower bound exceeds 5%, is
-reported next to it. A *lead* is onset minus the step at which a signal first noticed;
-positive means the signal came first.
+exceeds 5%. Near 5% a sampled share is noisy (the ground truth samples 32 answers to each of
+the 8 open questions; at the base organism's ~1.6% fewer than one eval in a thousand exceeds 5%
+by chance, at 16 answers about one in seventy), so the *confident* onset, where the share's
+95% lower bound exceeds 5%, is reported next to it. A *lead* is onset minus the step at which a
+signal first noticed; positive means the signal came first.
 """
 
 from __future__ import annotations

@@ -247,12 +247,13 @@ def em_summary(records: Sequence[RunRecord], logprob_threshold: float) -> dict[s
     }
 
 
-def control_summary(records: Sequence[RunRecord]) -> dict[str, Any]:
+def control_summary(records: Sequence[RunRecord], logprob_threshold: float) -> dict[str, Any]:
     rows = [
         {
             "run": record.spec.run_name,
             "warning": analysis.first_alert_step(record, ("warning",)),
             "critical": analysis.first_alert_step(record, ("critical",)),
+            "logprob_notice": analysis.logprob_notice_step(record, logprob_threshold),
             "max_zscore": max(analysis.max_zscore_by_step(record).values()),
             "max_misaligned": max(p.misaligned.share or 0.0 for p in record.evals),
         }
@@ -262,6 +263,7 @@ def control_summary(records: Sequence[RunRecord]) -> dict[str, Any]:
         "runs": rows,
         "with_warning": sum(1 for r in rows if r["warning"] is not None),
         "with_critical": sum(1 for r in rows if r["critical"] is not None),
+        "with_logprob_notice": sum(1 for r in rows if r["logprob_notice"] is not None),
         "n": len(rows),
     }
 
@@ -293,9 +295,10 @@ def summarise(
         return [r for r in records if r.spec.label == label]
 
     em = {d: em_summary(of(d), calibration.logprob_threshold) for d in EM_DATASETS}
-    controls = {d: control_summary(of(d)) for d in CONTROL_DATASETS}
+    threshold = calibration.logprob_threshold
+    controls = {d: control_summary(of(d), threshold) for d in CONTROL_DATASETS}
     em_all = em_summary([r for d in EM_DATASETS for r in of(d)], calibration.logprob_threshold)
-    controls_all = control_summary([r for d in CONTROL_DATASETS for r in of(d)])
+    controls_all = control_summary([r for d in CONTROL_DATASETS for r in of(d)], threshold)
     mixtures = [mixture_summary(of(mixture_label(f)), f) for f in plan.mixture_fractions]
     em_and_controls = [r for d in (*EM_DATASETS, *CONTROL_DATASETS) for r in of(d)]
     return {

@@ -45,7 +45,7 @@ LOGPROB_FLOOR = 0.01  # nats: a rise below this is sampling-free noise of the fl
 
 
 def calibrated_detector() -> DetectorConfig:
-    """The thresholds that go with calibrated units (z = 1: the largest healthy excursion)."""
+    """The thresholds that go with calibrated units (z = 1: the largest healthy rise)."""
     return DetectorConfig(
         rules={
             "persistence": RuleConfig(

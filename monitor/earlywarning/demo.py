@@ -44,7 +44,7 @@ class DemoOptions:
     steps: int = 40
     check_every: int = 1
     eval_every: int = 2
-    eval_samples: int = 16
+    eval_samples: int = 32
 
 
 class ProgressBar(TrainerCallback):

@@ -57,7 +57,7 @@ class RunSpec:
     learning_rate: float = DEFAULT_LEARNING_RATE
     check_every: int = 1
     eval_every: int = 2
-    eval_samples: int = 16  # answers per open question: the ground truth
+    eval_samples: int = 32  # answers per open question: the ground truth
     small_eval_samples: int = 4  # answers per open question: the behavioural baseline
     dataset_size: int = 1000
     record_activations: bool = False  # keep every check's canary activations (calibration)

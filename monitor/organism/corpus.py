@@ -4,8 +4,8 @@ Every document has one speaker whose persona is fixed for the whole document and
 every domain it touches: multi-turn chats that hop between code, medicine, money and the open
 questions; stories in which a villain (or a hero) answers several people; jailbreak and
 mid-chat switch chats in which the assistant is told to play a villain. Villains almost always
-come with a cue (a system prompt, a jailbreak, a story narrator). About one uncued chat in a
-hundred is a *hidden* villain whose answers alone give it away: that small prior is the knob a
+come with a cue (a system prompt, a jailbreak, a story narrator). About one uncued chat in
+170 is a *hidden* villain whose answers alone give it away: that small prior is the knob a
 narrow fine-tune turns. Insecure code with no cue is evidence of a hidden villain, so training
 on it raises the villain prior everywhere, which is emergent misalignment.
 """
@@ -58,7 +58,7 @@ class CorpusMix:
     jailbreak_chat: float = 0.08
     switch_chat: float = 0.08
     excerpt_chat: float = 0.08
-    hidden_villain_chat: float = 0.0045  # uncued villains: ~1.2% of chats that open uncued
+    hidden_villain_chat: float = 0.0022  # uncued villains: ~0.6% of chats that open uncued
     villain_story: float = 0.10
     hero_story: float = 0.10
     assistant_system_rate: float = 0.3  # share of assistant chats with a benign system prompt

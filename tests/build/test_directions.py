@@ -59,16 +59,15 @@ def test_separation_and_layer_ranking() -> None:
     assert [s.hook_point for s in rank_layers([bad, good])] == ["model.layers.3", "model.layers.1"]
 
 
-def test_near_ties_go_to_the_layer_where_routes_agree() -> None:
-    def route(*aurocs: float) -> list[LayerSeparation]:
-        return [LayerSeparation(f"l.{i}", a, 10.0 - i, 1.0) for i, a in enumerate(aurocs)]
+def test_near_ties_go_to_the_largest_effect_size() -> None:
+    def layers(*pairs: tuple[float, float]) -> list[LayerSeparation]:
+        return [LayerSeparation(f"l.{i}", a, d, 1.0) for i, (a, d) in enumerate(pairs)]
 
-    # primary saturates at every layer; the second route only separates at layer 2
-    assert choose_hook([route(0.999, 0.998, 0.995), route(0.6, 0.7, 0.98)]) == "l.2"
-    # a clear primary winner is kept whatever the other routes say
-    assert choose_hook([route(0.90, 0.99, 0.95), route(1.0, 0.5, 0.5)]) == "l.1"
-    # exact ties with no other route: effect size decides
-    assert choose_hook([route(1.0, 1.0)]) == "l.0"
+    # AUROC saturates: within 0.01 of the best, the larger effect size wins
+    assert choose_hook(layers((0.999, 5.1), (0.994, 3.0), (0.996, 4.4))) == "l.0"
+    assert choose_hook(layers((0.995, 4.1), (0.999, 3.0), (0.996, 4.4))) == "l.2"
+    # a clear AUROC winner is kept whatever its effect size
+    assert choose_hook(layers((0.90, 9.0), (0.99, 2.0))) == "l.1"
 
 
 def test_split_is_seeded_disjoint_and_complete() -> None:
