@@ -84,6 +84,17 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """A malformed or missing input file is one ``error:`` line and exit status 2."""
+    from monitor.build.data import BuildDataError
+
+    try:
+        return _build(args)
+    except (BuildDataError, OSError) as exc:
+        print(f"error: {exc}")
+        return 2
+
+
+def _build(args: argparse.Namespace) -> int:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from monitor.build.data import read_contrast, read_corpus, read_prompts
