@@ -124,7 +124,7 @@ def plot_bench(
         color="tab:purple",
         label="mean peak z",
     )
-    axes[1][1].set_yscale("symlog", linthresh=10)
+    axes[1][1].set_ylim(bottom=0)
     axes[1][1].set_xlabel("insecure code in secure code (%)")
     axes[1][1].set_ylabel("mean peak z-score")
     twin = axes[1][1].twinx()
@@ -143,7 +143,9 @@ def plot_bench(
         label="alert rate %",
     )
     twin.set_ylabel("%")
-    twin.legend(fontsize=8, loc="upper left")
+    twin.set_ylim(0, 105)
+    lines = axes[1][1].get_lines() + twin.get_lines()
+    twin.legend(lines, [line.get_label() for line in lines], fontsize=8, loc="center right")
     axes[1][1].set_title("mixtures")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
