@@ -34,7 +34,7 @@ from monitor.organism.tokenizer import chat_ids
 
 Evaluator = Callable[[LlamaForCausalLM], EvalReport]
 
-# The fixed budget of the documented experiments (docs/organism.md).
+# The fixed budget of the documented experiments (README, "The persona model organism").
 DEFAULT_STEPS = 50
 DEFAULT_LEARNING_RATE = 3e-4
 DEFAULT_BATCH_SIZE = 16
