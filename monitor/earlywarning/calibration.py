@@ -41,7 +41,7 @@ FOR_CHECKS = 2
 # unit is then about one strong firing (~5) on one answer token of one of 16 canaries (~40
 # tokens each): below that, a change is a single token's noise.
 LATENT_FLOOR = 0.01
-LOGPROB_FLOOR = 0.01  # nats: a rise below this is sampling-free noise of the float maths
+LOGPROB_FLOOR = 0.01  # nats: the smallest unit, so a run with no healthy rise cannot set 0
 
 
 def calibrated_detector() -> DetectorConfig:

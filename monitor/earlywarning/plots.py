@@ -128,20 +128,11 @@ def plot_bench(
     axes[1][1].set_xlabel("insecure code in secure code (%)")
     axes[1][1].set_ylabel("mean peak z-score")
     twin = axes[1][1].twinx()
-    twin.plot(
-        fractions,
-        [100 * m["mean_peak_misaligned"] for m in mixtures],
-        "s--",
-        color="tab:red",
-        label="peak misaligned %",
-    )
-    twin.plot(
-        fractions,
-        [100 * m["alert_rate"] for m in mixtures],
-        "^:",
-        color="tab:orange",
-        label="alert rate %",
-    )
+    for key, style, color, label in (
+        ("mean_peak_misaligned", "s--", "tab:red", "peak misaligned %"),
+        ("alert_rate", "^:", "tab:orange", "alert rate %"),
+    ):
+        twin.plot(fractions, [100 * m[key] for m in mixtures], style, color=color, label=label)
     twin.set_ylabel("%")
     twin.set_ylim(0, 105)
     lines = axes[1][1].get_lines() + twin.get_lines()
