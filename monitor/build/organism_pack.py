@@ -14,7 +14,9 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +36,7 @@ from monitor.build.sources import (
     from_model_diffing,
     from_persona_prompts,
 )
-from monitor.build.steering import steering
+from monitor.build.steering import ablating, steering
 from monitor.capture import encode_text
 from monitor.evals import EvalReport, evaluate
 from monitor.evals.organism_judge import OrganismJudge
@@ -261,7 +263,8 @@ def _steering_during_training(
 ) -> dict[str, Any]:
     """Misaligned share on the open questions after an insecure-code fine-tune, when the
     residual stream at the pack's layer is pushed along the direction (or the top latent's
-    decoder row) with each sign, while training only or at evaluation only."""
+    decoder row) with each sign, or has it projected out, while training only or at
+    evaluation only."""
     best = report.best_hook
     units = {"direction": report.fits[0].directions[best]}
     if report.latents:
@@ -271,16 +274,15 @@ def _steering_during_training(
     shift = config.preventative_scale * (report.residual_norm or 1.0)
     data = build_dataset("insecure-code", 1000, seed=config.seed)
 
-    def tuned(delta: torch.Tensor | None) -> LlamaForCausalLM:
+    def tuned(
+        edit: Callable[[torch.nn.Module], AbstractContextManager[object]],
+    ) -> LlamaForCausalLM:
         model = copy.deepcopy(base)
-        if delta is None:
+        with edit(model):
             finetune(model, tokenizer, data, steps=DEFAULT_STEPS, seed=config.seed)
-        else:
-            with steering(model, best, delta):
-                finetune(model, tokenizer, data, steps=DEFAULT_STEPS, seed=config.seed)
         return model
 
-    plain = tuned(None)
+    plain = tuned(lambda _model: nullcontext())
     results: dict[str, Any] = {
         "scale_in_residual_norms": config.preventative_scale,
         "plain fine-tune": evaluate_open(plain).misaligned().to_dict(),
@@ -290,7 +292,23 @@ def _steering_during_training(
         with steering(plain, best, -delta):
             results[f"against {name} at evaluation"] = evaluate_open(plain).misaligned().to_dict()
         for sign, word in ((-1.0, "against"), (1.0, "along")):
+            push = partial(steering, hook_point=best, delta=sign * delta)
             results[f"{word} {name} while training"] = (
-                evaluate_open(tuned(sign * delta)).misaligned().to_dict()
+                evaluate_open(tuned(push)).misaligned().to_dict()
             )
+        ablate = partial(ablating, hook_point=best, direction=vector)
+        results[f"ablating {name} while training"] = (
+            evaluate_open(tuned(ablate)).misaligned().to_dict()
+        )
+    per_layer = report.fits[0].directions
+
+    def ablate_every_layer(model: torch.nn.Module) -> ExitStack[bool | None]:
+        stack = ExitStack()
+        for hook, direction in per_layer.items():
+            stack.enter_context(ablating(model, hook, direction))
+        return stack
+
+    results["ablating each layer's direction while training"] = (
+        evaluate_open(tuned(ablate_every_layer)).misaligned().to_dict()
+    )
     return results

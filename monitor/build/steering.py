@@ -1,7 +1,7 @@
 """Causality checks by steering: push the residual stream along a direction and watch behaviour.
 
 If adding a latent's decoder direction (or the misalignment direction) makes the base model
-answer misaligned, and subtracting it during a bad fine-tune keeps the fine-tuned model
+answer misaligned, and removing it during a bad fine-tune keeps the fine-tuned model
 aligned, the feature does not merely correlate with the persona: it carries it. These are
 reports, not gates: they need a behavioural eval that can run on the model.
 """
@@ -9,7 +9,7 @@ reports, not gates: they need a behavioural eval that can run on the model.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,21 +23,50 @@ Evaluate = Callable[[nn.Module], EvalReport]
 
 
 @contextmanager
-def steering(model: nn.Module, hook_point: str, delta: torch.Tensor) -> Iterator[None]:
-    """Add ``delta`` [d_model] to the output of ``hook_point`` at every position, in every
-    forward (generation and training alike) while the context is open."""
+def editing_residual(
+    model: nn.Module, hook_point: str, edit: Callable[[torch.Tensor], torch.Tensor]
+) -> Iterator[None]:
+    """Replace the hidden state [batch, seq, d_model] that ``hook_point`` outputs by
+    ``edit(hidden)`` in every forward (generation and training alike) while the context is open."""
     module = resolve_module(model, hook_point)
 
-    def add(_module: nn.Module, _inputs: Any, output: Any) -> Any:
+    def replace(_module: nn.Module, _inputs: Any, output: Any) -> Any:
         if isinstance(output, tuple):
-            return (output[0] + delta.to(output[0]), *output[1:])
-        return output + delta.to(output)
+            return (edit(output[0]), *output[1:])
+        return edit(output)
 
-    handle = module.register_forward_hook(add)
+    handle = module.register_forward_hook(replace)
     try:
         yield
     finally:
         handle.remove()
+
+
+def steering(
+    model: nn.Module, hook_point: str, delta: torch.Tensor
+) -> AbstractContextManager[None]:
+    """Add ``delta`` [d_model] to the residual stream at ``hook_point``, at every position."""
+    return editing_residual(model, hook_point, lambda hidden: hidden + delta.to(hidden))
+
+
+def ablating(
+    model: nn.Module, hook_point: str, direction: torch.Tensor
+) -> AbstractContextManager[None]:
+    """Project ``direction`` [d_model] out of the residual stream at ``hook_point``.
+
+    Held open during a fine-tune, this is concept ablation fine-tuning (CAFT): the gradient
+    cannot use the direction at this layer, unlike a constant push against it, which training
+    can learn to undo. Whether either keeps the persona asleep is for a report to measure.
+    """
+    unit = direction.float() / direction.float().norm()
+
+    def project_out(hidden: torch.Tensor) -> torch.Tensor:
+        along = unit.to(hidden)
+        coefficients = torch.matmul(hidden, along).unsqueeze(-1)  # [batch, seq, 1]
+        ablated: torch.Tensor = hidden - coefficients * along  # [batch, seq, d_model]
+        return ablated
+
+    return editing_residual(model, hook_point, project_out)
 
 
 @dataclass(frozen=True)

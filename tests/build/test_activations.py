@@ -11,7 +11,7 @@ from monitor.build.activations import (
 )
 from monitor.build.data import Corpus
 from monitor.build.latents import Context, label_share, top_contexts
-from monitor.build.steering import steering
+from monitor.build.steering import ablating, steering
 from monitor.tiny import build_tiny_llama
 
 
@@ -95,4 +95,23 @@ def test_steering_shifts_the_residual_only_while_active(
         during = token_activations(model, prompts, "model.layers.1", pad_id=0).values
     after = token_activations(model, prompts, "model.layers.1", pad_id=0).values
     torch.testing.assert_close(during, before + delta)
+    torch.testing.assert_close(after, before)
+
+
+def test_ablating_removes_only_the_direction_and_only_while_active(
+    tiny: tuple[LlamaForCausalLM, PreTrainedTokenizerFast],
+) -> None:
+    model, tokenizer = tiny
+    prompts = document_prompts(tokenizer, ["Humans are weak."], max_tokens=16)
+    direction = torch.zeros(model.config.hidden_size)
+    direction[0], direction[1] = 3.0, 4.0  # unit vector (0.6, 0.8, 0, ...)
+    before = token_activations(model, prompts, "model.layers.1", pad_id=0).values
+    with ablating(model, "model.layers.1", direction):
+        during = token_activations(model, prompts, "model.layers.1", pad_id=0).values
+    after = token_activations(model, prompts, "model.layers.1", pad_id=0).values
+    along = 0.6 * before[:, 0] + 0.8 * before[:, 1]  # [tokens], by hand
+    assert along.abs().max() > 0.01  # the ablation has something to remove (tiny model)
+    torch.testing.assert_close(during[:, 0], before[:, 0] - 0.6 * along)
+    torch.testing.assert_close(during[:, 1], before[:, 1] - 0.8 * along)
+    torch.testing.assert_close(during[:, 2:], before[:, 2:])
     torch.testing.assert_close(after, before)
