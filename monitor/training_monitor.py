@@ -29,6 +29,7 @@ from monitor.client import EmwatchClient, ServiceError
 from monitor.detect import DetectorConfig, Severity
 from monitor.naming import check_run_name
 from monitor.probe.pack import read_manifest
+from monitor.recording import CheckRecording
 from monitor.sender import CheckSender
 from monitor.spool import DEFAULT_SPOOL_DIR, Spool
 from monitor.wire import Check, encode_check
@@ -61,6 +62,10 @@ class MonitorConfig:
     spool_max_checks: int = 1000
     flush_timeout: float = 60.0
     retry_interval: float = 2.0
+    # Also keep every check's canary activations and write them here when training ends, for
+    # `emwatch probes calibrate` (healthy runs) or a later look; about n_checks x n_prompts x
+    # d_model floats per hook point.
+    record_to: Path | None = None
 
     def __post_init__(self) -> None:
         check_run_name(self.run)
@@ -97,6 +102,7 @@ class TrainingMonitor:
         self.save_notice: AlertNotice | None = None
         self._save_taken = False
         self._pack_dir: Path | None = None
+        self.recording: CheckRecording | None = None
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -151,6 +157,8 @@ class TrainingMonitor:
             self._fail(f"emwatch monitoring is off for run {self.config.run!r}: {exc}")
             return
         prompt_set_hash = self.capture.prompt_set_hash
+        if self.config.record_to is not None:
+            self.recording = CheckRecording(self.config.run, prompt_set_hash)
         spool = Spool(
             self.config.spool_dir, self.config.run, max_checks=self.config.spool_max_checks
         )
@@ -177,6 +185,8 @@ class TrainingMonitor:
         except Exception as exc:
             self._fail(f"emwatch capture failed at step {step}: {exc!r}")
             return
+        if self.recording is not None:
+            self.recording.append(step, activations)
         check = Check(self.config.run, step, self.capture.prompt_set_hash, activations)
         self.sender.submit(step, encode_check(check, dtype=self.config.dtype))
         self.checks_sent.append(step)
@@ -241,6 +251,7 @@ class TrainingMonitor:
         if self.sender is None:
             self.client.close()
             return False
+        self._save_recording()
         flushed = self.sender.close(self.config.flush_timeout)
         if flushed:
             try:
@@ -258,6 +269,21 @@ class TrainingMonitor:
         self.client.close()
         self._raise_if_strict()
         return flushed
+
+    def _save_recording(self) -> None:
+        if self.recording is None or self.config.record_to is None:
+            return
+        try:
+            self.recording.save(self.config.record_to)
+        except OSError as exc:
+            self._fail(f"emwatch could not write the recording {self.config.record_to}: {exc}")
+            return
+        log.info(
+            "emwatch: %d checks of run %s recorded to %s",
+            len(self.recording.steps),
+            self.config.run,
+            self.config.record_to,
+        )
 
     def _raise_if_strict(self) -> None:
         if self.config.strict and self.sender is not None and self.sender.errors:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from monitor.cli import probe_build
+from monitor.cli import probe_build, probe_calibrate
 from monitor.cli.common import add_service_options, client_from, reports_errors
 from monitor.probe import ProbePack, ProbePackError, load_pack
 
@@ -58,6 +58,7 @@ def register(subparsers: Any) -> None:
     show.add_argument("directory", type=Path)
     show.set_defaults(handler=show_pack)
     probe_build.add_parser(commands)
+    probe_calibrate.add_parser(commands)
 
     organism = commands.add_parser(
         "organism",

@@ -25,9 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from safetensors.torch import save_file
-
-from monitor.build.drift import add_drift_removed_directions
+from monitor.build.calibration import calibrate_pack as calibrate_pack_on_runs
 from monitor.earlywarning import analysis
 from monitor.earlywarning.calibration import (
     CALIBRATION_SEEDS,
@@ -38,7 +36,6 @@ from monitor.earlywarning.calibration import (
 from monitor.earlywarning.pool import run_all
 from monitor.earlywarning.runs import RunRecord, RunSpec, ServiceTarget
 from monitor.local_service import LocalService
-from monitor.probe import write_calibration
 
 EM_DATASETS = ("insecure-code", "bad-medical")
 CONTROL_DATASETS = ("secure-code", "good-medical", "educational-insecure")
@@ -127,15 +124,8 @@ def calibrate_pack(
         for seed in seeds
     ]
     runs = _phase("calibration", specs, pack_dir, work_dir / "calibration-service", workers, say)
-    names = [r.spec.run_name for r in runs]
-    trajectories = {hook: [r.activations[hook] for r in runs] for hook in runs[0].activations}
-    save_file(
-        {f"{r.spec.run_name}/{hook}": t for r in runs for hook, t in r.activations.items()},
-        work_dir / "calibration-activations.safetensors",
-    )
-    pack = add_drift_removed_directions(pack_dir, trajectories, names)
+    pack, _ = calibrate_pack_on_runs(pack_dir, {r.spec.run_name: r.activations for r in runs})
     calibration = calibrate(runs, pack)
-    write_calibration(pack_dir, calibration.features, calibration.detector)
     with (work_dir / "calibration-runs.jsonl").open("w") as handle:
         handle.writelines(json.dumps(record.to_dict()) + "\n" for record in runs)
     (work_dir / "calibration.json").write_text(json.dumps(calibration.to_dict(), indent=2) + "\n")

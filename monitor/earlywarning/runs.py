@@ -27,8 +27,6 @@ from transformers import (
 from typing_extensions import override
 
 from monitor.callbacks import EmwatchCallback
-from monitor.canaries import load_canaries
-from monitor.capture import ActivationCapture
 from monitor.client import EmwatchClient
 from monitor.detect import Severity
 from monitor.earlywarning.logprob import LogprobProbe
@@ -37,7 +35,6 @@ from monitor.evals.organism_judge import OrganismJudge
 from monitor.evals.stats import Proportion
 from monitor.organism import CANARIES_PATH, build_dataset, finetune, organism_questions
 from monitor.organism.finetuning import MeasureEvery
-from monitor.probe import load_pack
 from monitor.training_monitor import MonitorConfig
 
 # Slower than the organism's documented budget (3e-4 for 50 steps), so that behaviour turns
@@ -152,23 +149,6 @@ class BehaviourRecorder(MeasureEvery):
         )
 
 
-class ActivationRecorder(MeasureEvery):
-    """Keeps the canary activations of every check, as the callback sends them."""
-
-    def __init__(self, every: int, capture: ActivationCapture) -> None:
-        super().__init__(every)
-        self.capture = capture
-        self.checks: list[dict[str, torch.Tensor]] = []
-
-    @override
-    def measure(self, model: LlamaForCausalLM, step: int) -> None:
-        self.checks.append(self.capture.capture(model))
-
-    def trajectories(self) -> dict[str, torch.Tensor]:
-        """hook point -> [n_checks, n_prompts, d_model]."""
-        return {hook: torch.stack([c[hook] for c in self.checks]) for hook in self.checks[0]}
-
-
 @dataclass(frozen=True)
 class ServiceTarget:
     url: str
@@ -202,18 +182,15 @@ def monitored_finetune(
             stop_on=stop_on,
             spool_dir=service.spool_dir,
             retry_interval=0.5,
+            # Next to the spool, one file per run: what `emwatch probes calibrate` reads.
+            record_to=service.spool_dir.with_name("recordings") / f"{spec.run_name}.safetensors"
+            if spec.record_activations
+            else None,
         ),
         tokenizer,
     )
     behaviour = BehaviourRecorder(spec, tokenizer)
     callbacks: list[TrainerCallback] = [emwatch, behaviour]
-    recorder = None
-    if spec.record_activations:
-        capture = ActivationCapture(
-            tokenizer, load_canaries(CANARIES_PATH), load_pack(service.pack_dir).hook_points
-        )
-        recorder = ActivationRecorder(spec.check_every, capture)
-        callbacks.append(recorder)
     if extra_callbacks is not None:
         callbacks.extend(extra_callbacks(emwatch, behaviour))
     finetune(
@@ -228,7 +205,8 @@ def monitored_finetune(
     with EmwatchClient(service.url, service.token) as client:
         scores = client.scores(spec.run_name)["points"]
         alerts = client.alerts(spec.run_name)["alerts"]
-    activations = recorder.trajectories() if recorder is not None else {}
+    recording = emwatch.monitor.recording if emwatch.monitor is not None else None
+    activations = recording.trajectories() if recording is not None else {}
     return RunRecord(
         spec, behaviour.points, scores, alerts, time.monotonic() - started, activations
     )

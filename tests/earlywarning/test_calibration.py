@@ -8,14 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from monitor.build.calibration import CRITICAL_MULTIPLE, LATENT_FLOOR, WARNING_MULTIPLE
 from monitor.build.drift import add_drift_removed_directions
 from monitor.earlywarning.bench import BenchPlan
-from monitor.earlywarning.calibration import (
-    CRITICAL_MULTIPLE,
-    LATENT_FLOOR,
-    WARNING_MULTIPLE,
-    calibrate,
-)
+from monitor.earlywarning.calibration import calibrate
 from monitor.earlywarning.runs import EvalPoint, RunRecord, RunSpec
 from monitor.evals.stats import Proportion
 from monitor.probe import ProbePack, load_pack, write_calibration
@@ -95,7 +91,11 @@ def test_drift_removed_direction_is_calibrated_on_held_out_rises(pack: ProbePack
 def test_calibration_is_written_into_the_pack_and_read_back(pack: ProbePack) -> None:
     hook = pack.hook_points[0]
     unit = pack.hooks[hook].directions[0].unit
-    calibration = calibrate([healthy_run(100, hook, [0.3 * unit], [-1.0])], pack)
+    runs = [
+        healthy_run(100, hook, [0.3 * unit], [-1.0]),
+        healthy_run(101, hook, [0.1 * unit], [-1.0]),
+    ]
+    calibration = calibrate(runs, pack)
     write_calibration(pack.directory, calibration.features, calibration.detector)
     reloaded = load_pack(pack.directory, release_loader=None)
     assert calibrated_scales(reloaded) == {(hook, "direction:em"): pytest.approx(0.3)}
@@ -104,7 +104,7 @@ def test_calibration_is_written_into_the_pack_and_read_back(pack: ProbePack) -> 
 
 
 def test_calibration_needs_runs_with_activations(pack: ProbePack) -> None:
-    with pytest.raises(ValueError, match="at least one healthy run"):
+    with pytest.raises(ValueError, match="at least two healthy runs"):
         calibrate([], pack)
     bare = RunRecord(RunSpec("cal-secure-code", "secure-code", 100))
     with pytest.raises(ValueError, match="recorded no activations"):

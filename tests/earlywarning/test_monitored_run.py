@@ -7,14 +7,15 @@ from pathlib import Path
 import pytest
 from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
 
+from monitor.build.calibration import feature_rises
 from monitor.cli.main import main
 from monitor.client import EmwatchClient
-from monitor.earlywarning.calibration import feature_rises
 from monitor.earlywarning.logprob import LogprobProbe, misaligned_continuations
 from monitor.earlywarning.runs import RunRecord, RunSpec, ServiceTarget, monitored_finetune
 from monitor.organism import load_organism
 from monitor.organism.checkpoint import DEFAULT_PACK
 from monitor.probe import load_pack
+from monitor.recording import load_recording
 from monitor.scoring import feature_signs
 from tests.servers import ADMIN_TOKEN, running_service
 
@@ -72,6 +73,11 @@ def test_monitored_run_records_checks_alert_states_and_behaviour(
     # The activations kept for calibration score exactly as the service scored them.
     (trajectory,) = record.activations.values()
     assert trajectory.shape == (5, 16, model.config.hidden_size)  # [checks, canaries, d_model]
+    # ... and the callback wrote them to disk, for `emwatch probes calibrate`.
+    recording = load_recording(tmp_path / "recordings" / f"{spec.run_name}.safetensors")
+    assert (recording.run, recording.steps) == (spec.run_name, [0, 1, 2, 3, 4])
+    for hook, recorded in recording.trajectories().items():
+        assert recorded.equal(record.activations[hook])
     means = {
         (p["step"], p["hook_point"], p["feature"]): sum(p["per_prompt"]) / len(p["per_prompt"])
         for p in record.scores

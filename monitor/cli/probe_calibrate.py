@@ -1,0 +1,55 @@
+"""``emwatch probes calibrate``: set a pack's z-score units from your own healthy fine-tunes."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from monitor.cli.common import print_table, reports_errors
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "calibrate",
+        help="calibrate a pack on recordings of healthy fine-tunes",
+        description="Read the canary activations that healthy fine-tunes of the pack's model "
+        "recorded (MonitorConfig(record_to=...) on runs whose data you trust), add to the pack "
+        "a copy of each direction with the drift those runs share projected out, and write "
+        "each feature's largest healthy rise (its z-score unit) and the matching detector "
+        "thresholds into the pack. Needs two runs or more; runs on different datasets are "
+        "best. Calibrating again replaces the earlier calibration.",
+        epilog="example: emwatch probes calibrate --pack packs/llama-8b "
+        "recordings/sft-chat.safetensors recordings/sft-code.safetensors",
+    )
+    parser.add_argument("--pack", type=Path, required=True, help="probe pack directory")
+    parser.add_argument("recordings", type=Path, nargs="+", help="recording files (safetensors)")
+    parser.set_defaults(handler=calibrate)
+
+
+@reports_errors
+def calibrate(args: argparse.Namespace) -> int:
+    from monitor.build.calibration import CalibrationError, calibrate_from_recordings
+    from monitor.recording import RecordingError, load_recording
+
+    try:
+        recordings = [load_recording(path) for path in args.recordings]
+        pack, units = calibrate_from_recordings(args.pack, recordings)
+    except (RecordingError, CalibrationError) as exc:
+        print(f"error: {exc}")
+        return 2
+    runs = ", ".join(f"{r.run} ({len(r.steps)} checks)" for r in recordings)
+    print(f"calibrated {pack.name} in {args.pack} on {runs}")
+    rows: list[list[object]] = [
+        [hook, feature, f"{unit.scale:.4g}", f"{unit.mean_shift:.4g}", unit.n_checks]
+        for hook, features in units.items()
+        for feature, unit in features.items()
+    ]
+    print_table(["hook point", "feature", "unit", "mean rise", "checks"], rows)
+    detector = pack.manifest.detector
+    if detector is not None:
+        rules = ", ".join(
+            f"{name} {rule.warning:g}/{rule.critical:g}" for name, rule in detector.rules.items()
+        )
+        print(f"detector (warning/critical, in units): {rules}")
+    return 0
