@@ -293,9 +293,13 @@ def _steering_during_training(
             results[f"against {name} at evaluation"] = evaluate_open(plain).misaligned().to_dict()
         for sign, word in ((-1.0, "against"), (1.0, "along")):
             push = partial(steering, hook_point=best, delta=sign * delta)
-            results[f"{word} {name} while training"] = (
-                evaluate_open(tuned(push)).misaligned().to_dict()
-            )
+            steered = tuned(push)
+            results[f"{word} {name} while training"] = evaluate_open(steered).misaligned().to_dict()
+            if sign < 0:  # does training learn to undo the push? Then keeping it on cancels that.
+                with push(steered):
+                    results[f"against {name} while training and at evaluation"] = (
+                        evaluate_open(steered).misaligned().to_dict()
+                    )
         ablate = partial(ablating, hook_point=best, direction=vector)
         results[f"ablating {name} while training"] = (
             evaluate_open(tuned(ablate)).misaligned().to_dict()
