@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from monitor.cli import probe_build, probe_calibrate
 from monitor.cli.common import add_service_options, client_from, reports_errors
-from monitor.probe import ProbePack, ProbePackError, load_pack
+from monitor.probe import FeatureCalibration, ProbePack, ProbePackError, load_pack
 
 
 def register(subparsers: Any) -> None:
@@ -83,13 +84,22 @@ def describe(pack: ProbePack) -> str:
         f"  model      {provenance.model_id} (d_model {provenance.d_model})",
         f"  created    {provenance.created_at} by emwatch {provenance.emwatch_version}",
     ]
+    detector = pack.manifest.detector
+    if detector is None:
+        lines.append("  detector   the service's defaults (the pack is not calibrated)")
+    else:
+        rules = ", ".join(
+            f"{name} {rule.warning:g}/{rule.critical:g}" for name, rule in detector.rules.items()
+        )
+        lines.append(f"  detector   {rules} (warning/critical, in calibrated units)")
     for hook_point, probe in pack.hooks.items():
         spec = pack.manifest.hook_points[hook_point]
         lines.append(f"  {hook_point}")
+        width = max((len(d.name) for d in probe.directions), default=0)
         for direction in probe.directions:
             lines.append(
-                f"    direction {direction.name:<20} method={direction.spec.method} "
-                f"norm={direction.spec.norm:.3g}"
+                f"    direction {direction.name:<{width}}  method={direction.spec.method} "
+                f"norm={direction.spec.norm:.3g}{_unit(spec.calibration, direction.feature)}"
             )
         if spec.sae is not None:
             loaded = "" if probe.latents is not None else " (not loaded)"
@@ -99,10 +109,14 @@ def describe(pack: ProbePack) -> str:
             )
             for latent in spec.sae.watched_latents:
                 sign = "+" if latent.sign > 0 else "-"
-                lines.append(f"      latent {latent.index:<8} {sign} {latent.label}")
-        if spec.calibration:
-            lines.append(f"    calibrated features: {', '.join(sorted(spec.calibration))}")
+                unit = _unit(spec.calibration, f"latent:{latent.index}")
+                lines.append(f"      latent {latent.index:<8} {sign} {latent.label}{unit}")
     return "\n".join(lines)
+
+
+def _unit(calibration: Mapping[str, FeatureCalibration], feature: str) -> str:
+    """`` unit=...`` for a calibrated feature, else nothing."""
+    return f"  unit={calibration[feature].scale:.4g}" if feature in calibration else ""
 
 
 def build_organism(args: argparse.Namespace) -> int:

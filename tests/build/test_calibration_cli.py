@@ -56,6 +56,10 @@ def test_calibrates_the_pack_from_recordings(
     side = torch.zeros(D_MODEL)
     side[3] = 1.0
     side -= (side @ unit) * unit  # healthy drift off the direction: [d_model]
+    assert main(["probes", "show", str(pack.directory)]) == 0
+    assert (
+        "detector   the service's defaults (the pack is not calibrated)" in capsys.readouterr().out
+    )
     chat = record(tmp_path / "chat.safetensors", "sft-chat", [0.2 * unit, 0.5 * unit + side])
     code = record(tmp_path / "code.safetensors", "sft-code", [0.3 * unit + side])
     assert main(["probes", "calibrate", "--pack", str(pack.directory), str(chat), str(code)]) == 0
@@ -70,6 +74,10 @@ def test_calibrates_the_pack_from_recordings(
     assert scales[(hook, "direction:em")] == pytest.approx(0.5)  # chat's rise at its last check
     assert set(scales) == {(h, f) for h, p in calibrated.hooks.items() for f in p.features}
     assert calibrated.manifest.detector == calibrated_detector()
+    assert main(["probes", "show", str(pack.directory)]) == 0
+    shown = capsys.readouterr().out
+    assert "detector   persistence 1.5/3, cusum 4.5/9" in shown
+    assert re.search(r"direction em +method=manual norm=\S+  unit=0\.5\n", shown), shown
     # Calibrating again replaces the drift-removed copies instead of stacking them.
     assert main(["probes", "calibrate", "--pack", str(pack.directory), str(chat), str(code)]) == 0
     again = load_pack(pack.directory, release_loader=None)
