@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from monitor.cli.common import print_table, reports_errors
+from monitor.probe import rename_pack
+from monitor.probe.manifest import SHORT_NAME
 
 
 def add_parser(commands: Any) -> None:
@@ -23,6 +25,12 @@ def add_parser(commands: Any) -> None:
         "recordings/sft-chat.safetensors recordings/sft-code.safetensors",
     )
     parser.add_argument("--pack", type=Path, required=True, help="probe pack directory")
+    parser.add_argument(
+        "--name",
+        type=_pack_name,
+        help="also rename the pack: a service that registered it before keeps the old content "
+        "under the old name, so the calibrated pack needs a new one to be registered there",
+    )
     parser.add_argument("recordings", type=Path, nargs="+", help="recording files (safetensors)")
     parser.set_defaults(handler=calibrate)
 
@@ -38,6 +46,8 @@ def calibrate(args: argparse.Namespace) -> int:
     except (RecordingError, CalibrationError) as exc:
         print(f"error: {exc}")
         return 2
+    if args.name is not None:
+        pack = rename_pack(args.pack, args.name)
     runs = ", ".join(f"{r.run} ({len(r.steps)} checks)" for r in recordings)
     print(f"calibrated {pack.name} in {args.pack} on {runs}")
     rows: list[list[object]] = [
@@ -52,4 +62,19 @@ def calibrate(args: argparse.Namespace) -> int:
             f"{name} {rule.warning:g}/{rule.critical:g}" for name, rule in detector.rules.items()
         )
         print(f"detector (warning/critical, in units): {rules}")
+    if args.name is None:
+        print(
+            f"note: a service that registered {pack.name!r} before keeps that content; "
+            f"register this one there under a new name (--name {pack.name}-calibrated)"
+        )
     return 0
+
+
+def _pack_name(value: str) -> str:
+    """argparse type: a valid pack name, checked before anything is written."""
+    if not SHORT_NAME.fullmatch(value):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a pack name: letters, digits, '_', '.', '-', at most 64, "
+            "starting with a letter or digit"
+        )
+    return value

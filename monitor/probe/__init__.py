@@ -2,9 +2,9 @@
 
 A pack is a directory holding ``manifest.json`` (schema, provenance, hashes) and safetensors
 weights. ``load_pack`` validates everything and names the exact problem; ``write_pack`` (with
-``add_directions``, which adds directions found later, and ``write_calibration``, which adds
-calibrated z-units and thresholds) are the only writers, so every pack on disk went through
-the same schema.
+``add_directions``, which adds directions found later, ``write_calibration``, which adds
+calibrated z-units and thresholds, and ``rename_pack``) are the only writers, so every pack on
+disk went through the same schema.
 """
 
 from monitor.probe.errors import ProbePackError
@@ -25,6 +25,7 @@ from monitor.probe.pack import (
     ProbePack,
     add_directions,
     load_pack,
+    rename_pack,
     write_calibration,
     write_pack,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "WatchedLatent",
     "add_directions",
     "load_pack",
+    "rename_pack",
     "write_calibration",
     "write_pack",
 ]

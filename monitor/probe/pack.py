@@ -373,6 +373,18 @@ def write_calibration(
     return load_pack(directory, release_loader=None)
 
 
+def rename_pack(directory: str | Path, name: str) -> ProbePack:
+    """Give an existing pack a new name. A service keeps a registered name's content for good
+    (packs are immutable there), so a changed pack, a calibrated one for instance, needs one."""
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    updated = PackManifest.model_validate({**manifest.model_dump(mode="json"), "name": name})
+    (directory / MANIFEST_NAME).write_text(
+        json.dumps(updated.model_dump(mode="json"), indent=2) + "\n"
+    )
+    return load_pack(directory, release_loader=None)
+
+
 def new_provenance(model_id: str, d_model: int, build: Mapping[str, Any]) -> Provenance:
     """Provenance stamped with the current time and emwatch version."""
     return Provenance(

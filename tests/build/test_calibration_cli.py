@@ -12,10 +12,12 @@ import torch
 from monitor.build.calibration import calibrated_detector
 from monitor.build.drift import DRIFT_REMOVED_METHOD
 from monitor.cli.main import main
+from monitor.client import EmwatchClient, ServiceError
 from monitor.probe import ProbePack, load_pack
 from monitor.recording import CheckRecording
 from monitor.scoring import calibrated_scales
 from tests.factories import D_MODEL, HOOKS, N_PROMPTS, make_pack
+from tests.servers import ADMIN_TOKEN, running_service
 
 CANARIES = "canaries-v1"
 MakeRecordings = Callable[[Path, torch.Tensor], list[Path]]  # (dir, direction unit) -> files
@@ -161,3 +163,49 @@ def test_a_missing_pack_is_one_error_line(
     b = record(tmp_path / "b.safetensors", "b", [torch.ones(D_MODEL)])
     assert main(["probes", "calibrate", "--pack", str(tmp_path / "nopack"), str(a), str(b)]) == 1
     assert capsys.readouterr().out.startswith("error: ")
+
+
+def test_a_calibrated_pack_registers_beside_its_uncalibrated_self_under_a_new_name(
+    pack: ProbePack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The everyday flow: the healthy runs registered the pack, then it was calibrated."""
+    unit = pack.hooks[HOOKS[0]].directions[0].unit
+    a = record(tmp_path / "a.safetensors", "a", [0.2 * unit])
+    b = record(tmp_path / "b.safetensors", "b", [0.4 * unit])
+    args = ["probes", "calibrate", "--pack", str(pack.directory), str(a), str(b)]
+    with (
+        running_service(tmp_path / "service") as service,
+        EmwatchClient(service.url, ADMIN_TOKEN) as client,
+    ):
+        client.register_pack(pack.directory)
+        assert main(args) == 0
+        assert "register this one there under a new name" in capsys.readouterr().out
+        with pytest.raises(ServiceError, match="already registered with other content"):
+            client.register_pack(pack.directory)
+        assert main([*args, "--name", "test-pack-calibrated"]) == 0
+        assert client.register_pack(pack.directory)["name"] == "test-pack-calibrated"
+        assert client.get_pack("test-pack") is not None  # the old content stays
+
+
+def test_an_invalid_new_name_is_refused_before_anything_is_written(
+    pack: ProbePack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = pack_files(pack)
+    a = record(tmp_path / "a.safetensors", "a", [torch.ones(D_MODEL)])
+    b = record(tmp_path / "b.safetensors", "b", [torch.ones(D_MODEL)])
+    with pytest.raises(SystemExit) as exit_:
+        main(
+            [
+                "probes",
+                "calibrate",
+                "--pack",
+                str(pack.directory),
+                "--name",
+                "my pack",
+                str(a),
+                str(b),
+            ]
+        )
+    assert exit_.value.code == 2
+    assert "'my pack' is not a pack name" in capsys.readouterr().err
+    assert pack_files(pack) == before
