@@ -11,6 +11,7 @@ from monitor.callbacks import EmwatchCallback
 from monitor.client import EmwatchClient
 from monitor.detect import Severity
 from monitor.probe import ProbePack
+from monitor.recording import load_recording
 from monitor.tiny import build_tiny_llama
 from monitor.tiny_demo import ChatDataset, make_trainer, narrow_task, pad_batch
 from monitor.training_monitor import MonitorConfig, MonitorError, TrainingMonitor
@@ -165,3 +166,37 @@ def test_save_on_alert_writes_a_checkpoint_with_gradient_checkpointing(
     saved_at = int(checkpoints[0].name.split("-")[1])
     assert saved_at >= monitor.save_notice.step
     assert trainer.state.global_step < 200  # and stop_on still stopped it
+
+
+def test_recording_needs_no_service_and_an_unwritable_path_only_warns(
+    diffing_pack: ProbePack,
+    tmp_path: Path,
+    spool_dir: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Healthy runs for calibration can be recorded offline; a bad path never stops training."""
+    model, tokenizer = build_tiny_llama(seed=0)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    good = tmp_path / "recordings" / "healthy.safetensors"
+    for run, record_to in (("healthy", good), ("blocked", blocker / "run.safetensors")):
+        config = MonitorConfig(
+            url=f"http://127.0.0.1:{free_port()}",
+            token=ADMIN_TOKEN,
+            run=run,
+            probe_pack=diffing_pack.directory,
+            check_every=5,
+            spool_dir=spool_dir,
+            retry_interval=0.1,
+            flush_timeout=1,
+            record_to=record_to,
+        )
+        trainer = make_trainer(
+            model, tokenizer, tmp_path / run, max_steps=10, callbacks=[EmwatchCallback(config)]
+        )
+        trainer.train()
+        assert trainer.state.global_step == 10
+    recording = load_recording(good)
+    assert (recording.run, recording.steps) == ("healthy", [0, 5, 10])
+    assert set(recording.trajectories()) == set(diffing_pack.hook_points)
+    assert "could not write the recording" in caplog.text
