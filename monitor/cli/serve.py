@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from service.app import create_app
     from service.auth import Scope, create_token
     from service.settings import ServiceSettings
-    from service.store import Store, connect
+    from service.store import DatabaseError, Store, connect
 
     overrides: dict[str, Any] = {}
     if args.data_dir is not None:
@@ -55,7 +55,11 @@ def run(args: argparse.Namespace) -> int:
         overrides["database_url"] = args.database_url
     settings = ServiceSettings(**overrides)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = Store(connect(settings.resolved_database_url()))
+    try:
+        store = Store(connect(settings.resolved_database_url()))
+    except DatabaseError as exc:
+        print(f"error: {exc}")
+        return 2
     if not store.list_tokens() and not settings.bootstrap_token:
         token, _ = create_token(store, "initial-admin", {Scope.ADMIN})
         print(

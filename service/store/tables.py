@@ -121,3 +121,12 @@ notifications = sa.Table(
     sa.Column("last_received_at", sa.Float, nullable=False),
     sa.Column("deliveries", sa.Integer, nullable=False),
 )
+
+# The version of the tables above. A change to them bumps it and ships the step that upgrades
+# an existing database; a service never opens a database whose version it does not know.
+SCHEMA_VERSION = 1
+schema_version = sa.Table(
+    "schema_version",
+    metadata,
+    sa.Column("version", sa.Integer, nullable=False),
+)
