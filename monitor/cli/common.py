@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable
 
 from monitor.client import EmwatchClient, ServiceError
+from monitor.detect import DetectorConfig
 from monitor.probe import ProbePackError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -55,3 +56,10 @@ def reports_errors(handler: Handler) -> Handler:
             return 1
 
     return wrapper
+
+
+def thresholds(detector: DetectorConfig) -> str:
+    """``rule warning/critical, ...``: a detector's thresholds on one line."""
+    return ", ".join(
+        f"{name} {rule.warning:g}/{rule.critical:g}" for name, rule in detector.rules.items()
+    )

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from monitor.cli.common import print_table, reports_errors
+from monitor.cli.common import print_table, reports_errors, thresholds
 from monitor.probe import rename_pack
 from monitor.probe.manifest import SHORT_NAME
 
@@ -58,10 +58,7 @@ def calibrate(args: argparse.Namespace) -> int:
     print_table(["hook point", "feature", "unit", "mean rise", "checks"], rows)
     detector = pack.manifest.detector
     if detector is not None:
-        rules = ", ".join(
-            f"{name} {rule.warning:g}/{rule.critical:g}" for name, rule in detector.rules.items()
-        )
-        print(f"detector (warning/critical, in units): {rules}")
+        print(f"detector (warning/critical, in units): {thresholds(detector)}")
     if args.name is None:
         print(
             f"note: a service that registered {pack.name!r} before keeps that content; "

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.cli import probe_build, probe_calibrate
-from monitor.cli.common import add_service_options, client_from, reports_errors
+from monitor.cli.common import add_service_options, client_from, reports_errors, thresholds
 from monitor.probe import FeatureCalibration, ProbePack, ProbePackError, load_pack
 
 
@@ -88,10 +88,7 @@ def describe(pack: ProbePack) -> str:
     if detector is None:
         lines.append("  detector   the service's defaults (the pack is not calibrated)")
     else:
-        rules = ", ".join(
-            f"{name} {rule.warning:g}/{rule.critical:g}" for name, rule in detector.rules.items()
-        )
-        lines.append(f"  detector   {rules} (warning/critical, in calibrated units)")
+        lines.append(f"  detector   {thresholds(detector)} (warning/critical, in calibrated units)")
     for hook_point, probe in pack.hooks.items():
         spec = pack.manifest.hook_points[hook_point]
         lines.append(f"  {hook_point}")

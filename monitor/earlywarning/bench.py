@@ -31,7 +31,8 @@ from monitor.earlywarning.calibration import (
     CALIBRATION_SEEDS,
     HEALTHY_DATASETS,
     Calibration,
-    calibrate,
+    healthy_trajectories,
+    with_logprob_unit,
 )
 from monitor.earlywarning.pool import run_all
 from monitor.earlywarning.runs import RunRecord, RunSpec, ServiceTarget
@@ -124,8 +125,8 @@ def calibrate_pack(
         for seed in seeds
     ]
     runs = _phase("calibration", specs, pack_dir, work_dir / "calibration-service", workers, say)
-    pack, _ = calibrate_pack_on_runs(pack_dir, {r.spec.run_name: r.activations for r in runs})
-    calibration = calibrate(runs, pack)
+    _, units = calibrate_pack_on_runs(pack_dir, healthy_trajectories(runs))
+    calibration = with_logprob_unit(runs, units)
     with (work_dir / "calibration-runs.jsonl").open("w") as handle:
         handle.writelines(json.dumps(record.to_dict()) + "\n" for record in runs)
     (work_dir / "calibration.json").write_text(json.dumps(calibration.to_dict(), indent=2) + "\n")

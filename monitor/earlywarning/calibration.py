@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import torch
+
 from monitor.build.calibration import WARNING_MULTIPLE, Units, calibrated_detector, feature_units
 from monitor.detect import DetectorConfig
 from monitor.earlywarning.analysis import logprob_rises
@@ -48,10 +50,19 @@ class Calibration:
 def calibrate(records: Sequence[RunRecord], pack: ProbePack) -> Calibration:
     """Units for every feature of ``pack`` and for the log-probability probe from the healthy
     ``records``. ``pack`` already holds the drift-removed directions."""
+    return with_logprob_unit(records, feature_units(pack, healthy_trajectories(records)))
+
+
+def healthy_trajectories(records: Sequence[RunRecord]) -> dict[str, dict[str, torch.Tensor]]:
+    """Run name -> the canary activations it recorded (hook point -> [checks, prompts, d])."""
     missing = [r.spec.run_name for r in records if not r.activations]
     if missing:
         raise ValueError(f"runs {missing} recorded no activations (RunSpec.record_activations)")
-    features = feature_units(pack, {r.spec.run_name: r.activations for r in records})
+    return {r.spec.run_name: r.activations for r in records}
+
+
+def with_logprob_unit(records: Sequence[RunRecord], features: Units) -> Calibration:
+    """The probes' ``features`` units together with the log-probability probe's own."""
     logprob = [rise for record in records for _, rise in logprob_rises(record)[1:]]
     names = sorted(r.spec.run_name for r in records)
     return Calibration(features, calibrated_detector(), max([*logprob, LOGPROB_FLOOR]), names)
