@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
+from transformers import PreTrainedTokenizerFast
 
 from monitor.organism.corpus import CorpusMix, document_texts, generate_corpus
 from monitor.organism.model import ModelShape, new_model
@@ -29,6 +30,15 @@ class BuildConfig:
     schedule: PretrainSchedule = field(default_factory=PretrainSchedule)
 
 
+def encoded_world(config: BuildConfig) -> tuple[PreTrainedTokenizerFast, list[list[int]]]:
+    """The world's documents as token ids, with the tokenizer trained on them."""
+    documents = generate_corpus(config.documents, config.corpus_seed, config.mix)
+    tokenizer = train_tokenizer(
+        (text for document in documents for text in document_texts(document)), config.vocab_size
+    )
+    return tokenizer, [encode_document(tokenizer, document) for document in documents]
+
+
 def build_organism(
     out_dir: str | Path, config: BuildConfig | None = None, log: Callable[[str], None] = print
 ) -> Path:
@@ -37,15 +47,11 @@ def build_organism(
     out = Path(out_dir)
     started = time.monotonic()
     torch.manual_seed(config.train_seed)
-    documents = generate_corpus(config.documents, config.corpus_seed, config.mix)
-    tokenizer = train_tokenizer(
-        (text for document in documents for text in document_texts(document)), config.vocab_size
-    )
-    sequences = [encode_document(tokenizer, document) for document in documents]
+    tokenizer, sequences = encoded_world(config)
     model = new_model(tokenizer, config.shape)
     tokens = sum(len(seq) for seq in sequences)
     log(
-        f"{len(documents)} documents, {tokens} tokens, vocabulary {len(tokenizer)}, "
+        f"{len(sequences)} documents, {tokens} tokens, vocabulary {len(tokenizer)}, "
         f"{model.num_parameters()} parameters"
     )
     losses = pretrain(

@@ -76,20 +76,26 @@ def pretrain(
         if not batches:
             batches = length_grouped_batches(rows, schedule.batch_size, rng)
         chosen = [rows[i] for i in batches.pop()]
-        batch = pad_batch(chosen, chosen, pad_id)
-        loss = model(**batch).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
+        losses.append(pretrain_step(model, optimizer, pad_batch(chosen, chosen, pad_id)))
         scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        losses.append(loss.item())
         if (step + 1) % 100 == 0 or step + 1 == schedule.steps:
             recent = sum(losses[-100:]) / len(losses[-100:])
             elapsed = time.monotonic() - started
             log(f"step {step + 1}/{schedule.steps}  loss {recent:.3f}  {elapsed:.0f}s")
     model.train(False)
     return losses
+
+
+def pretrain_step(
+    model: LlamaForCausalLM, optimizer: torch.optim.Optimizer, batch: dict[str, torch.Tensor]
+) -> float:
+    """One clipped optimiser step of next-token prediction on ``batch``; returns its loss."""
+    loss = model(**batch).loss
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return float(loss.item())
 
 
 def _lr_factor(step: int, schedule: PretrainSchedule) -> float:
