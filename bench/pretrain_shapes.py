@@ -23,7 +23,12 @@ import torch
 from monitor.organism.batching import pad_batch
 from monitor.organism.build import BuildConfig, encoded_world
 from monitor.organism.model import ModelShape, new_model
-from monitor.organism.pretrain import PretrainSchedule, length_grouped_batches, pretrain_step
+from monitor.organism.pretrain import (
+    PretrainSchedule,
+    length_grouped_batches,
+    pretrain_optimizer,
+    pretrain_step,
+)
 
 SHAPES = {
     "shipped: 6 layers, MLP 384": ModelShape(),
@@ -58,10 +63,7 @@ def main() -> None:
         torch.manual_seed(0)
         model = new_model(tokenizer, shape)
         model.train()
-        optimizer = torch.optim.AdamW(
-            model.parameters(), lr=schedule.learning_rate, weight_decay=schedule.weight_decay
-        )
-        trainers[name] = (model, optimizer)
+        trainers[name] = (model, pretrain_optimizer(model, schedule))
     seconds = dict.fromkeys(SHAPES, 0.0)
     timed_rows = 0
     for step in range(needed):

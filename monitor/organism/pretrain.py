@@ -62,9 +62,7 @@ def pretrain(
     torch.manual_seed(seed)
     rng = random.Random(seed)
     rows = [list(seq[: schedule.max_length]) for seq in sequences]
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=schedule.learning_rate, weight_decay=schedule.weight_decay
-    )
+    optimizer = pretrain_optimizer(model, schedule)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: _lr_factor(step, schedule)
     )
@@ -84,6 +82,13 @@ def pretrain(
             log(f"step {step + 1}/{schedule.steps}  loss {recent:.3f}  {elapsed:.0f}s")
     model.train(False)
     return losses
+
+
+def pretrain_optimizer(model: LlamaForCausalLM, schedule: PretrainSchedule) -> torch.optim.AdamW:
+    """AdamW at the schedule's peak rate (``pretrain`` scales it step by step)."""
+    return torch.optim.AdamW(
+        model.parameters(), lr=schedule.learning_rate, weight_decay=schedule.weight_decay
+    )
 
 
 def pretrain_step(
