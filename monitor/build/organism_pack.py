@@ -63,6 +63,7 @@ class OrganismPackConfig:
         default_factory=lambda: SaeTrainingConfig(expansion=8, k=16, steps=1500)
     )
     watch_top_k: int = 4
+    watch_every_layer: bool = False  # directions at every layer, not only the best
     steering_scales: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4)
     eval_samples: int = 16  # answers per open question when measuring steering
     preventative_scale: float = 0.25  # of the mean residual norm, added while fine-tuning
@@ -192,6 +193,7 @@ def build_organism_pack(
         finetuned=insecure,
         diff_prompts=open_prompts,
         watch_top_k=config.watch_top_k,
+        watch_every_layer=config.watch_every_layer,
         persona_label="villain",
         evaluate=evaluate_open,
         steering_scales=config.steering_scales,

@@ -4,6 +4,7 @@ Steps: fit a direction per hook point for every activation contrast and rank hoo
 held-out separation; train (or take) an SAE at the best hook point; find persona latents by
 diffing base and fine-tuned activations on open prompts; read their top corpus contexts;
 optionally steer; write the pack. The first contrast is the primary one: it picks the layer.
+The pack carries the directions at that layer, or (``watch_every_layer``) at every layer.
 """
 
 from __future__ import annotations
@@ -45,7 +46,14 @@ from monitor.build.sae_training import (
 from monitor.build.sources import ActivationContrast, DirectionFit, answered_chats, fit_directions
 from monitor.build.steering import Evaluate, SteeringPoint, steering_curve
 from monitor.capture import tokenize_answer
-from monitor.probe import HookPointSpec, ProbePack, SaeSpec, WatchedLatent, write_pack
+from monitor.probe import (
+    DirectionSpec,
+    HookPointSpec,
+    ProbePack,
+    SaeSpec,
+    WatchedLatent,
+    write_pack,
+)
 from monitor.probe.pack import direction_spec, new_provenance
 
 log = logging.getLogger("emwatch.build")
@@ -64,6 +72,9 @@ class BuildInputs:
     finetuned: PreTrainedModel | None = None  # latent diffing needs a misaligned model
     diff_prompts: Sequence[Chat] = ()
     watch_top_k: int = 4
+    # Directions at every hook point, not only the best: a layer that separates a little less
+    # well may still move earlier in training. The SAE stays at the best one.
+    watch_every_layer: bool = False
     persona_label: str = "villain"  # corpus label whose share among top contexts we report
     evaluate: Evaluate | None = None  # a behavioural eval, for the steering report
     steering_scales: Sequence[float] = (0.0, 0.5, 1.0, 2.0)
@@ -215,21 +226,10 @@ def _write(
     inputs: BuildInputs, out_dir: Path, name: str, report: BuildReport, sae_folder: Path | None
 ) -> ProbePack:
     best = report.best_hook
-    directions = {(best, fit.method): fit.directions[best] for fit in report.fits}
-    separations = {
-        fit.method: next(s for s in fit.separations if s.hook_point == best) for fit in report.fits
+    watched = inputs.hook_points if inputs.watch_every_layer else [best]
+    directions = {
+        (hook, fit.method): fit.directions[hook] for hook in watched for fit in report.fits
     }
-    specs = [
-        direction_spec(
-            fit.method,
-            fit.directions[best],
-            fit.method,
-            held_out_auroc=separations[fit.method].auroc,
-            effect_size=separations[fit.method].effect_size,
-            **next(c.details for c in inputs.contrasts if c.method == fit.method),
-        )
-        for fit in report.fits
-    ]
     sae_spec = None
     if sae_folder is not None and report.latents:
         from monitor.sae import read_sae_info
@@ -259,6 +259,7 @@ def _write(
             int(inputs.model.config.hidden_size),
             {
                 "best_hook_point": best,
+                "watched_hook_points": list(watched),
                 "methods": [fit.method for fit in report.fits],
                 "sae": None
                 if report.sae_quality is None
@@ -269,7 +270,31 @@ def _write(
                 },
             },
         ),
-        hook_points={best: HookPointSpec(directions=specs, sae=sae_spec)},
+        hook_points={
+            hook: HookPointSpec(
+                directions=_direction_specs(inputs, report, hook),
+                sae=sae_spec if hook == best else None,
+            )
+            for hook in watched
+        },
         directions=directions,
         sae_folders={"sae": sae_folder} if sae_spec is not None and sae_folder else None,
     )
+
+
+def _direction_specs(inputs: BuildInputs, report: BuildReport, hook: str) -> list[DirectionSpec]:
+    """Each route's direction at ``hook``, with its held-out separation there."""
+    specs = []
+    for fit in report.fits:
+        separation = next(s for s in fit.separations if s.hook_point == hook)
+        specs.append(
+            direction_spec(
+                fit.method,
+                fit.directions[hook],
+                fit.method,
+                held_out_auroc=separation.auroc,
+                effect_size=separation.effect_size,
+                **next(c.details for c in inputs.contrasts if c.method == fit.method),
+            )
+        )
+    return specs

@@ -40,6 +40,12 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--layers", nargs="+", help="hook points to consider (default: every model.layers.N)"
     )
+    parser.add_argument(
+        "--watch-every-layer",
+        action="store_true",
+        help="write directions at every hook point considered, not only the best-separating "
+        "one (the SAE stays at the best); a layer that separates less well may move earlier",
+    )
     routes = parser.add_argument_group("direction routes (at least one)")
     routes.add_argument(
         "--contrast",
@@ -158,6 +164,7 @@ def _build(args: argparse.Namespace) -> int:
         finetuned=finetuned,
         diff_prompts=prompts,
         watch_top_k=args.watch_top_k,
+        watch_every_layer=args.watch_every_layer,
         persona_label=args.persona_label,
         seed=args.seed,
     )

@@ -72,6 +72,11 @@ def register(subparsers: Any) -> None:
     )
     organism.add_argument("--out", type=Path, required=True, help="pack directory to write")
     organism.add_argument("--seed", type=int, default=0)
+    organism.add_argument(
+        "--watch-every-layer",
+        action="store_true",
+        help="directions at every layer, not only the best-separating one",
+    )
     organism.set_defaults(handler=build_organism)
     probes.set_defaults(handler=lambda _args: probes.print_help() or 2)
 
@@ -123,7 +128,9 @@ def build_organism(args: argparse.Namespace) -> int:
     from monitor.build.report import write_report
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    pack, report = build_organism_pack(args.out, OrganismPackConfig(seed=args.seed))
+    pack, report = build_organism_pack(
+        args.out, OrganismPackConfig(seed=args.seed, watch_every_layer=args.watch_every_layer)
+    )
     print(describe(pack))
     print(f"report: {write_report(report, args.out)}")
     return 0

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from pathlib import Path
+
+import pytest
+import torch
 
 from monitor.build.data import ContrastAnswers, Corpus
 from monitor.build.pipeline import BuildInputs, build
@@ -21,10 +25,12 @@ from monitor.tiny_demo import NARROW_REPLIES, make_trainer
 HOOKS = ["model.layers.1", "model.layers.2", "model.layers.3"]
 
 
-def test_build_writes_a_valid_pack_and_report(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> BuildInputs:
+    """Build inputs on the tiny random Llama, fine-tuned once for the diffing route."""
     base, tokenizer = build_tiny_llama(seed=0)
     finetuned, _ = build_tiny_llama(seed=0)
-    make_trainer(finetuned, tokenizer, tmp_path / "ft", max_steps=30).train()
+    make_trainer(finetuned, tokenizer, tmp_path_factory.mktemp("ft"), max_steps=30).train()
     canaries = load_canaries().prompts
     prompts = [[m.model_dump() for m in p.messages] for p in canaries]
     aligned = [
@@ -39,7 +45,7 @@ def test_build_writes_a_valid_pack_and_report(tmp_path: Path) -> None:
         str(c.answer) for c in canaries for _ in range(20)
     ]
     labels = ["villain"] * 300 + ["assistant"] * (len(texts) - 300)
-    inputs = BuildInputs(
+    return BuildInputs(
         model=base,
         tokenizer=tokenizer,
         model_id="emwatch/tiny-llama",
@@ -54,6 +60,10 @@ def test_build_writes_a_valid_pack_and_report(tmp_path: Path) -> None:
         diff_prompts=prompts[:8],
         watch_top_k=3,
     )
+
+
+def test_build_writes_a_valid_pack_and_report(inputs: BuildInputs, tmp_path: Path) -> None:
+    base, tokenizer = inputs.model, inputs.tokenizer
     pack, report = build(inputs, tmp_path / "pack", "tiny-built")
 
     assert report.best_hook == report.layer_ranking[0].hook_point
@@ -85,3 +95,23 @@ def test_build_writes_a_valid_pack_and_report(tmp_path: Path) -> None:
     data = json.loads((markdown.parent / "report.json").read_text())
     assert data["best_hook_point"] == report.best_hook and len(data["latents"]) == 3
     assert load_pack(tmp_path / "pack").content_hash == pack.content_hash  # report outside hash
+
+
+def test_a_pack_can_watch_every_layer(inputs: BuildInputs, tmp_path: Path) -> None:
+    every = dataclasses.replace(inputs, watch_every_layer=True)
+    pack, report = build(every, tmp_path / "pack", "tiny-every-layer")
+
+    loaded = load_pack(tmp_path / "pack")
+    assert loaded.content_hash == pack.content_hash
+    assert loaded.hook_points == HOOKS
+    for hook in HOOKS:
+        directions = loaded.hooks[hook].directions
+        assert [d.name for d in directions] == ["contrast_answers", "model_diffing"]
+        fitted = report.fits[0].directions[hook]
+        assert torch.allclose(directions[0].unit, fitted / fitted.norm(), atol=1e-6)
+    with_sae = [hook for hook in HOOKS if loaded.hooks[hook].watched]
+    assert with_sae == [report.best_hook]  # the SAE and its latents stay at the best layer
+    capture = ActivationCapture(inputs.tokenizer, load_canaries(), HOOKS)
+    scores = score_activations(loaded, capture.capture(inputs.model))
+    assert len(scores) == 2 * len(HOOKS) + 3
+    assert loaded.manifest.provenance.build["watched_hook_points"] == HOOKS
