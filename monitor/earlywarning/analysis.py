@@ -50,6 +50,17 @@ def first_alert_step(
     return min(steps) if steps else None
 
 
+def first_alert_step_by_hook_point(record: RunRecord) -> dict[str, int | None]:
+    """Per scored hook point, when its first alert of any severity started firing: what a pack
+    watching that layer alone would have said (units and thresholds are per feature)."""
+    firing: dict[str, int | None] = {point["hook_point"]: None for point in record.scores}
+    for alert in record.alerts:
+        step, hook = alert["firing_step"], alert["hook_point"]
+        if step is not None and (firing.get(hook) is None or step < firing[hook]):
+            firing[hook] = step
+    return dict(sorted(firing.items()))
+
+
 def small_eval_notice_step(record: RunRecord) -> int | None:
     """When the small sampled eval is sure the share exceeds 5% (its 95% lower bound does)."""
     for point in record.evals:

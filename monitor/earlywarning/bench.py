@@ -179,6 +179,16 @@ def _lead(onset: int | None, noticed: int | None) -> int | None:
     return None if onset is None or noticed is None else onset - noticed
 
 
+def _early_by_hook_point(rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Per hook point, in how many of ``rows`` (runs with an onset) it alone alerted first."""
+    early: dict[str, int] = {}
+    for row in rows:
+        for hook, step in row["first_alert_step_by_hook_point"].items():
+            lead = _lead(row["onset_step"], step)
+            early[hook] = early.get(hook, 0) + (1 if lead is not None and lead > 0 else 0)
+    return dict(sorted(early.items()))
+
+
 def em_summary(records: Sequence[RunRecord], logprob_threshold: float) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     for record in records:
@@ -193,6 +203,7 @@ def em_summary(records: Sequence[RunRecord], logprob_threshold: float) -> dict[s
                 "onset_step": onset,
                 "first_alert_step": alert,
                 "first_critical_step": analysis.first_alert_step(record, ("critical",)),
+                "first_alert_step_by_hook_point": analysis.first_alert_step_by_hook_point(record),
                 "small_eval_notice_step": small,
                 "logprob_notice_step": logprob,
                 "confident_onset_step": confident,
@@ -224,6 +235,7 @@ def em_summary(records: Sequence[RunRecord], logprob_threshold: float) -> dict[s
         "runs": rows,
         "runs_with_onset": len(with_onset),
         "alert_before_onset": len(early),
+        "alert_before_onset_by_hook_point": _early_by_hook_point(with_onset),
         "alert_before_onset_share": len(early) / len(with_onset) if with_onset else None,
         "median_lead_steps": _median(leads),
         "lead_steps": leads,

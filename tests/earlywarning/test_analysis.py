@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from monitor.earlywarning import analysis
+from monitor.earlywarning.bench import em_summary
 from monitor.earlywarning.runs import EvalPoint, RunRecord, RunSpec
 from monitor.evals.stats import Proportion
 
@@ -57,6 +58,45 @@ def test_first_alert_step_takes_the_earliest_firing_of_the_wanted_severity() -> 
     assert analysis.first_alert_step(run) == 6
     assert analysis.first_alert_step(run, ("critical",)) == 9
     assert analysis.first_alert_step(record([point(0, 0)])) is None
+
+
+def test_first_alert_by_hook_point_says_what_each_layer_alone_would_have_said() -> None:
+    deeper = {**score(0, "direction:d", 0.0, [0.0]), "hook_point": "model.layers.1"}
+    silent = {**score(0, "direction:d", 0.0, [0.0]), "hook_point": "model.layers.0"}
+    run = record(
+        [point(0, 0)],
+        scores=[score(0, "direction:d", 0.0, [0.0]), deeper, silent],
+        alerts=[
+            {**alert("warning", 9), "hook_point": HOOK},
+            {**alert("critical", 7), "hook_point": HOOK},
+            {**alert("warning", 5), "hook_point": "model.layers.1"},
+            {**alert("warning", None), "hook_point": "model.layers.0"},
+        ],
+    )
+    assert analysis.first_alert_step_by_hook_point(run) == {
+        "model.layers.0": None,
+        "model.layers.1": 5,
+        HOOK: 7,
+    }
+
+
+def test_em_summary_counts_the_runs_each_layer_alone_alerted_before_the_onset() -> None:
+    deeper = {**score(0, "direction:d", 0.0, [0.0]), "hook_point": "model.layers.1"}
+    runs = [
+        record(
+            [point(0, 1), point(8, 20)],
+            scores=[score(0, "direction:d", 0.0, [0.0]), deeper],
+            alerts=[
+                {**alert("warning", first_at_hook), "hook_point": HOOK},
+                {**alert("warning", 9), "hook_point": "model.layers.1"},
+            ],
+        )
+        for first_at_hook in (6, 8)
+    ]
+    summary = em_summary(runs, logprob_threshold=1.0)
+    assert summary["alert_before_onset"] == 1  # 6 < 8; an alert at the onset step is not early
+    assert summary["alert_before_onset_by_hook_point"] == {"model.layers.1": 0, HOOK: 1}
+    assert summary["runs"][0]["first_alert_step_by_hook_point"] == {"model.layers.1": 9, HOOK: 6}
 
 
 def test_small_eval_notices_only_when_its_lower_bound_clears_five_percent() -> None:
