@@ -84,6 +84,23 @@ def test_build_command_writes_a_pack_a_stranger_can_load(
     assert "tiny-cli" in capsys.readouterr().out
 
 
+def test_build_command_can_watch_every_layer_it_considers(
+    inputs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "pack"
+    args = build_args(inputs, out, "--contrast", str(inputs / "judged.jsonl"))
+    assert main([*args, "--watch-every-layer"]) == 0, capsys.readouterr().out
+    pack = load_pack(out)
+    assert pack.hook_points == ["model.layers.1", "model.layers.2"]
+    assert all(
+        [d.name for d in pack.hooks[h].directions] == ["contrast_answers"] for h in pack.hook_points
+    )
+    capsys.readouterr()
+    assert main(["probes", "show", str(out)]) == 0
+    shown = capsys.readouterr().out
+    assert "model.layers.1" in shown and "model.layers.2" in shown
+
+
 def test_build_command_refuses_bad_inputs_with_one_line(
     inputs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
