@@ -38,14 +38,19 @@ def confident_onset_step(record: RunRecord) -> int | None:
 
 
 def first_alert_step(
-    record: RunRecord, severities: Iterable[str] = ("warning", "critical")
+    record: RunRecord,
+    severities: Iterable[str] = ("warning", "critical"),
+    hook_point: str | None = None,
 ) -> int | None:
-    """The step at which the first alert of one of ``severities`` started firing."""
+    """The step at which the first alert of one of ``severities`` (at ``hook_point``, if given)
+    started firing."""
     wanted = set(severities)
     steps = [
         alert["firing_step"]
         for alert in record.alerts
-        if alert["severity"] in wanted and alert["firing_step"] is not None
+        if alert["severity"] in wanted
+        and alert["firing_step"] is not None
+        and (hook_point is None or alert["hook_point"] == hook_point)
     ]
     return min(steps) if steps else None
 
@@ -53,12 +58,9 @@ def first_alert_step(
 def first_alert_step_by_hook_point(record: RunRecord) -> dict[str, int | None]:
     """Per scored hook point, when its first alert of any severity started firing: what a pack
     watching that layer alone would have said (units and thresholds are per feature)."""
-    firing: dict[str, int | None] = {point["hook_point"]: None for point in record.scores}
-    for alert in record.alerts:
-        step, hook = alert["firing_step"], alert["hook_point"]
-        if step is not None and (firing.get(hook) is None or step < firing[hook]):
-            firing[hook] = step
-    return dict(sorted(firing.items()))
+    hooks = {point["hook_point"] for point in record.scores}
+    hooks |= {alert["hook_point"] for alert in record.alerts}
+    return {hook: first_alert_step(record, hook_point=hook) for hook in sorted(hooks)}
 
 
 def small_eval_notice_step(record: RunRecord) -> int | None:
