@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every number in the README's "persona model organism" section comes from this script:
+# Every number in docs/organism.md's results table comes from this script:
 # the shipped organism's base eval, then insecure-code, secure-code, educational-insecure and
 # bad-medical fine-tunes (fixed budget) and a good-medical re-alignment, over three seeds,
 # each with its misaligned-share trajectory, then a 50-answers-per-question eval of every

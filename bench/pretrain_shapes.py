@@ -4,7 +4,7 @@ The organism's pre-training time is set by how many rows it sees (coherence foll
 by what a row costs, which the model's shape decides. Every shape here trains in turn on the
 same length-grouped batches of the real world, one optimiser step each, so the machine's load
 falls on all of them alike; only the ratios are meant to be compared. The quality side of each
-shape (coherence, EM) needs a full build: README, "The persona model organism".
+shape (coherence, EM) needs a full build: docs/organism.md.
 
     .venv/bin/python bench/pretrain_shapes.py [--steps N] [--json FILE]
 """

@@ -26,13 +26,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from monitor.client import EmwatchClient
-from monitor.local_service import LocalService
-from monitor.probe import HookPointSpec, ProbePack, SaeSpec, WatchedLatent, write_pack
-from monitor.probe.pack import direction_spec, new_provenance
-from monitor.sae import StandardEncoder, TopKEncoder, load_sae_folder
-from monitor.scoring import score_activations
-from monitor.wire import Check, decode_check, encode_check
+from monitor.core.pack import HookPointSpec, ProbePack, SaeSpec, WatchedLatent, write_pack
+from monitor.core.pack.pack import direction_spec, new_provenance
+from monitor.core.sae import StandardEncoder, TopKEncoder, load_sae_folder
+from monitor.core.scoring import score_activations
+from monitor.core.wire import Check, decode_check, encode_check
+from monitor.fixtures.local_service import LocalService
+from monitor.trainer.client import EmwatchClient
 
 D_MODEL, D_SAE, N_WATCHED = 4096, 65536, 64
 N_PROMPTS = 16

@@ -12,10 +12,10 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 
-from monitor.detect import Alert, AlertState, Detector, DetectorConfig, Observation
-from monitor.probe import ProbePack
-from monitor.scoring import ScoringError, calibrated_scales, feature_signs, score_activations
-from monitor.wire import Check, WireFormatError, content_hash, decode_check
+from monitor.core.detect import Alert, AlertState, Detector, DetectorConfig, Observation
+from monitor.core.pack import ProbePack
+from monitor.core.scoring import ScoringError, calibrated_scales, feature_signs, score_activations
+from monitor.core.wire import Check, WireFormatError, content_hash, decode_check
 from service.errors import ApiError
 from service.metrics import ServiceMetrics
 from service.packs import PackRegistry

@@ -23,7 +23,7 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from monitor.detect import DetectorConfig, Severity
+from monitor.core.detect import DetectorConfig, Severity
 from service.store import Store
 from service.store.records import RunRecord
 

@@ -13,8 +13,8 @@ import threading
 import time
 from pathlib import Path
 
-from monitor.probe import ProbePack, ProbePackError, load_pack
-from monitor.probe.archive import extract_archive
+from monitor.core.pack import ProbePack, ProbePackError, load_pack
+from monitor.core.pack.archive import extract_archive
 from service.errors import ApiError
 from service.store import Store
 from service.store.records import PackRecord

@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from monitor.detect import DetectorConfig
-from monitor.naming import RUN_NAME_PATTERN
+from monitor.core.detect import DetectorConfig
+from monitor.core.naming import RUN_NAME_PATTERN
 from service.auth import Scope
 from service.store.records import AlertRow, PackRecord, RunRecord, ScoreRow, TokenRecord
 

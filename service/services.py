@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from monitor.naming import check_run_name
+from monitor.core.naming import check_run_name
 from service.auth import Scope, authenticate
 from service.errors import ApiError
 from service.ingest import IngestService

@@ -8,9 +8,9 @@ from pathlib import Path
 import torch
 from sae_lens import StandardSAE, StandardSAEConfig
 
-from monitor.probe import HookPointSpec, ProbePack, SaeSpec, WatchedLatent, write_pack
-from monitor.probe.pack import direction_spec, new_provenance
-from monitor.wire import Check
+from monitor.core.pack import HookPointSpec, ProbePack, SaeSpec, WatchedLatent, write_pack
+from monitor.core.pack.pack import direction_spec, new_provenance
+from monitor.core.wire import Check
 
 D_MODEL = 16
 HOOKS = ("model.layers.1", "model.layers.2")

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from monitor.local_service import LocalService, free_port
+from monitor.fixtures.local_service import LocalService, free_port
 
 ADMIN_TOKEN = "emw_testadmin01_" + "s" * 40
 __all__ = ["ADMIN_TOKEN", "ServiceProcess", "free_port", "postgres_server", "running_service"]

@@ -7,9 +7,9 @@ import functools
 import os
 from collections.abc import Callable
 
-from monitor.client import EmwatchClient, ServiceError
-from monitor.detect import DetectorConfig
-from monitor.probe import ProbePackError
+from monitor.core.detect import DetectorConfig
+from monitor.core.pack import ProbePackError
+from monitor.trainer.client import EmwatchClient, ServiceError
 
 Handler = Callable[[argparse.Namespace], int]
 

@@ -82,13 +82,15 @@ def run(args: argparse.Namespace) -> int:
         )
         print(f"\nreport:   {out / 'demo.json'}")
         print(f"plot:     {report['plot']}")
-        print(f"metrics:  {service.url}/metrics")
-        print(f"API docs: {service.url}/docs")
         print(f"took {time.monotonic() - started:.0f} s")
         if args.keep_serving:
-            print("\nservice keeps running; Ctrl-C to stop")
+            print(f"\nmetrics:  {service.url}/metrics")
+            print(f"API docs: {service.url}/docs")
+            print("the service keeps running until Ctrl-C")
             while True:
                 time.sleep(3600)
+        else:
+            print("\nthe service has stopped; add --keep-serving to explore its API and /metrics")
     except KeyboardInterrupt:
         pass
     finally:

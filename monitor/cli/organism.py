@@ -211,10 +211,10 @@ def _add_eval(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from monitor.evals.organism_judge import OrganismJudge
     from monitor.evals.report import evaluate
     from monitor.organism.checkpoint import load_organism
     from monitor.organism.eval_questions import organism_questions
+    from monitor.organism.judge import OrganismJudge
 
     questions = organism_questions(args.families)
     dumps: dict[str, Any] = {}

@@ -7,7 +7,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from monitor.build.sae_training import ARCHITECTURES, SaeTrainingConfig
+from monitor.cli.pack_summary import describe
+from monitor.probe_building.sae_training import ARCHITECTURES, SaeTrainingConfig
 
 EPILOG = """examples:
   # a fine-tuned model went bad: contrast judged answers, diff the models, train an SAE
@@ -91,7 +92,7 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """A malformed or missing input file is one ``error:`` line and exit status 2."""
-    from monitor.build.data import BuildDataError
+    from monitor.probe_building.data import BuildDataError
 
     try:
         return _build(args)
@@ -103,15 +104,14 @@ def run(args: argparse.Namespace) -> int:
 def _build(args: argparse.Namespace) -> int:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from monitor.build.data import read_contrast, read_corpus, read_prompts
-    from monitor.build.pipeline import BuildInputs, build
-    from monitor.build.report import write_report
-    from monitor.build.sources import (
+    from monitor.probe_building.data import read_contrast, read_corpus, read_prompts
+    from monitor.probe_building.pipeline import BuildInputs, build
+    from monitor.probe_building.report import write_report
+    from monitor.probe_building.sources import (
         from_contrast_answers,
         from_model_diffing,
         from_persona_prompts,
     )
-    from monitor.cli.probes import describe
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if not (args.contrast or args.finetuned or args.persona_prompts):

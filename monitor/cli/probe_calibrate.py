@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from monitor.cli.common import print_table, reports_errors, thresholds
-from monitor.probe import rename_pack
-from monitor.probe.manifest import SHORT_NAME
+from monitor.core.pack import rename_pack
+from monitor.core.pack.manifest import SHORT_NAME
 
 
 def add_parser(commands: Any) -> None:
@@ -37,8 +37,8 @@ def add_parser(commands: Any) -> None:
 
 @reports_errors
 def calibrate(args: argparse.Namespace) -> int:
-    from monitor.build.calibration import CalibrationError, calibrate_from_recordings
-    from monitor.recording import RecordingError, load_recording
+    from monitor.probe_building.calibration import CalibrationError, calibrate_from_recordings
+    from monitor.trainer.recording import RecordingError, load_recording
 
     try:
         recordings = [load_recording(path) for path in args.recordings]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from monitor.cli import probe_build, probe_calibrate
-from monitor.cli.common import add_service_options, client_from, reports_errors, thresholds
-from monitor.probe import FeatureCalibration, ProbePack, ProbePackError, load_pack
+from monitor.cli.common import add_service_options, client_from, reports_errors
+from monitor.cli.pack_summary import describe
+from monitor.core.pack import ProbePackError, load_pack
 
 
 def register(subparsers: Any) -> None:
@@ -81,51 +81,11 @@ def register(subparsers: Any) -> None:
     probes.set_defaults(handler=lambda _args: probes.print_help() or 2)
 
 
-def describe(pack: ProbePack) -> str:
-    provenance = pack.manifest.provenance
-    lines = [
-        f"probe pack {pack.name} (schema {pack.manifest.schema_version}, "
-        f"hash {pack.content_hash[:12]})",
-        f"  model      {provenance.model_id} (d_model {provenance.d_model})",
-        f"  created    {provenance.created_at} by emwatch {provenance.emwatch_version}",
-    ]
-    detector = pack.manifest.detector
-    if detector is None:
-        lines.append("  detector   the service's defaults (the pack is not calibrated)")
-    else:
-        lines.append(f"  detector   {thresholds(detector)} (warning/critical, in calibrated units)")
-    for hook_point, probe in pack.hooks.items():
-        spec = pack.manifest.hook_points[hook_point]
-        lines.append(f"  {hook_point}")
-        width = max((len(d.name) for d in probe.directions), default=0)
-        for direction in probe.directions:
-            lines.append(
-                f"    direction {direction.name:<{width}}  method={direction.spec.method} "
-                f"norm={direction.spec.norm:.3g}{_unit(spec.calibration, direction.feature)}"
-            )
-        if spec.sae is not None:
-            loaded = "" if probe.latents is not None else " (not loaded)"
-            lines.append(
-                f"    sae {spec.sae.architecture} d_sae={spec.sae.d_sae} "
-                f"source={spec.sae.source}{loaded}"
-            )
-            for latent in spec.sae.watched_latents:
-                sign = "+" if latent.sign > 0 else "-"
-                unit = _unit(spec.calibration, f"latent:{latent.index}")
-                lines.append(f"      latent {latent.index:<8} {sign} {latent.label}{unit}")
-    return "\n".join(lines)
-
-
-def _unit(calibration: Mapping[str, FeatureCalibration], feature: str) -> str:
-    """`` unit=...`` for a calibrated feature, else nothing."""
-    return f"  unit={calibration[feature].scale:.4g}" if feature in calibration else ""
-
-
 def build_organism(args: argparse.Namespace) -> int:
     import logging
 
-    from monitor.build.organism_pack import OrganismPackConfig, build_organism_pack
-    from monitor.build.report import write_report
+    from monitor.organism.pack_build import OrganismPackConfig, build_organism_pack
+    from monitor.probe_building.report import write_report
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     pack, report = build_organism_pack(
@@ -138,7 +98,7 @@ def build_organism(args: argparse.Namespace) -> int:
 
 @reports_errors
 def show_pack(args: argparse.Namespace) -> int:
-    from monitor.build.report import REPORT_DIR
+    from monitor.probe_building.report import REPORT_DIR
 
     print(describe(load_pack(args.directory, release_loader=None)))
     report = args.directory / REPORT_DIR / "report.json"

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from monitor.cli.common import add_service_options, client_from
-from monitor.client import ServiceError, ServiceRejectedError
-from monitor.spool import DEFAULT_SPOOL_DIR, Spool
+from monitor.trainer.client import ServiceError, ServiceRejectedError
+from monitor.trainer.spool import DEFAULT_SPOOL_DIR, Spool
 
 
 def register(subparsers: Any) -> None:

@@ -9,8 +9,9 @@ Two phases, each against its own fresh service:
    (secure code, good medical advice, educational insecure code) and mixtures of insecure in
    secure code, all monitored with the calibrated pack.
 
-Outputs in the results directory: ``summary.json`` (every number of the README), ``runs.jsonl``
-(each run's full record), ``calibration.json``, ``early_warning.png`` and the calibrated pack.
+Outputs in the results directory: ``summary.json`` (every number of docs/early-warning.md),
+``runs.jsonl`` (each run's full record), ``calibration.json``, ``early_warning.png`` and the
+calibrated pack.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from monitor.build.calibration import calibrate_pack as calibrate_pack_on_runs
 from monitor.earlywarning import analysis
 from monitor.earlywarning.calibration import (
     CALIBRATION_SEEDS,
@@ -34,9 +34,11 @@ from monitor.earlywarning.calibration import (
     healthy_trajectories,
     with_logprob_unit,
 )
+from monitor.earlywarning.plots import plot_bench
 from monitor.earlywarning.pool import run_all
 from monitor.earlywarning.runs import RunRecord, RunSpec, ServiceTarget
-from monitor.local_service import LocalService
+from monitor.fixtures.local_service import LocalService
+from monitor.probe_building.calibration import calibrate_pack as calibrate_pack_on_runs
 
 EM_DATASETS = ("insecure-code", "bad-medical")
 CONTROL_DATASETS = ("secure-code", "good-medical", "educational-insecure")
@@ -109,8 +111,6 @@ def run_bench(
     summary["seconds"] = round(time.monotonic() - started, 1)
     summary["workers"] = workers
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    from monitor.earlywarning.plots import plot_bench
-
     plot_bench(records, calibration, summary, out / "early_warning.png")
     return summary
 

@@ -1,8 +1,8 @@
 """Calibrate the organism pack on healthy fine-tunes, on seeds that no benchmark run uses.
 
-The procedure is ``monitor.build.calibration`` (drift removal, units, thresholds); this adds
-what only the benchmark has: which healthy datasets and seeds, and the same treatment for the
-log-probability baseline, so the comparison with the probes is like for like.
+The procedure is ``monitor.probe_building.calibration`` (drift removal, units, thresholds);
+this adds what only the benchmark has: which healthy datasets and seeds, and the same
+treatment for the log-probability baseline, so the comparison with the probes is like for like.
 """
 
 from __future__ import annotations
@@ -12,11 +12,16 @@ from dataclasses import dataclass
 
 import torch
 
-from monitor.build.calibration import WARNING_MULTIPLE, Units, calibrated_detector, feature_units
-from monitor.detect import DetectorConfig
+from monitor.core.detect import DetectorConfig
+from monitor.core.pack import ProbePack
 from monitor.earlywarning.analysis import logprob_rises
 from monitor.earlywarning.runs import RunRecord
-from monitor.probe import ProbePack
+from monitor.probe_building.calibration import (
+    WARNING_MULTIPLE,
+    Units,
+    calibrated_detector,
+    feature_units,
+)
 
 HEALTHY_DATASETS = ("secure-code", "good-medical")
 CALIBRATION_SEEDS = (100, 101, 102)  # the benchmark's seeds start at 0 and stay below 100

@@ -20,8 +20,8 @@ from tqdm.auto import tqdm
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 from typing_extensions import override
 
-from monitor.callbacks import EmwatchCallback
-from monitor.detect import DetectorConfig
+from monitor.core.detect import DetectorConfig
+from monitor.core.pack import load_pack
 from monitor.earlywarning import analysis
 from monitor.earlywarning.plots import plot_demo
 from monitor.earlywarning.runs import (
@@ -31,9 +31,9 @@ from monitor.earlywarning.runs import (
     ServiceTarget,
     monitored_finetune,
 )
-from monitor.local_service import LocalService
+from monitor.fixtures.local_service import LocalService
 from monitor.organism import load_organism
-from monitor.probe import load_pack
+from monitor.trainer.callback import EmwatchCallback
 
 
 @dataclass(frozen=True)

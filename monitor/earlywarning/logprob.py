@@ -9,10 +9,10 @@ import random
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerFast
 
-from monitor.capture import eval_mode, model_device, pad_prompts, tokenize_answer
 from monitor.organism.answers import render_answer
 from monitor.organism.grammar import fill
 from monitor.organism.world import LEXICON, topics_in
+from monitor.trainer.capture import eval_mode, model_device, pad_prompts, tokenize_answer
 
 
 def misaligned_continuations(seed: int = 0) -> list[tuple[list[dict[str, str]], str]]:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from monitor.detect import DetectorConfig
+from monitor.core.detect import DetectorConfig
 from monitor.earlywarning import analysis
 from monitor.earlywarning.runs import RunRecord
 
@@ -72,13 +72,12 @@ def plot_bench(
     records: Sequence[RunRecord], calibration: Any, summary: dict[str, Any], path: Path
 ) -> Path:
     """Four panels: scores and behaviour of every run, lead times, and the mixtures."""
-    from monitor.earlywarning.bench import CONTROL_DATASETS, EM_DATASETS
-
+    em_datasets, control_datasets = list(summary["em"]), list(summary["controls"])
     plt = _pyplot()
     figure, axes = plt.subplots(2, 2, figsize=(12, 8.5))
     colours = {
-        **dict.fromkeys(EM_DATASETS, "tab:red"),
-        **dict.fromkeys(CONTROL_DATASETS, "tab:blue"),
+        **dict.fromkeys(em_datasets, "tab:red"),
+        **dict.fromkeys(control_datasets, "tab:blue"),
     }
     for record in records:
         colour = colours.get(record.spec.label, "tab:grey")
@@ -101,7 +100,7 @@ def plot_bench(
     axes[0][1].set_title("misaligned share on open questions (%)")
     axes[0][1].set_xlabel("step")
     em = summary["em_all"]
-    rows = [r for d in EM_DATASETS for r in summary["em"][d]["runs"]]
+    rows = [r for d in em_datasets for r in summary["em"][d]["runs"]]
     leads = {
         "probe alert": [r["lead_steps"] for r in rows if r["lead_steps"] is not None],
         "small eval": [

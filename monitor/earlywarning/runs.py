@@ -26,16 +26,16 @@ from transformers import (
 )
 from typing_extensions import override
 
-from monitor.callbacks import EmwatchCallback
-from monitor.client import EmwatchClient
-from monitor.detect import Severity
+from monitor.core.detect import Severity
 from monitor.earlywarning.logprob import LogprobProbe
 from monitor.evals import evaluate
-from monitor.evals.organism_judge import OrganismJudge
 from monitor.evals.stats import Proportion
 from monitor.organism import CANARIES_PATH, build_dataset, finetune, organism_questions
 from monitor.organism.finetuning import MeasureEvery
-from monitor.training_monitor import MonitorConfig
+from monitor.organism.judge import OrganismJudge
+from monitor.trainer.callback import EmwatchCallback
+from monitor.trainer.client import EmwatchClient
+from monitor.trainer.training_monitor import MonitorConfig
 
 # Slower than the organism's documented budget (3e-4 for 50 steps), so that behaviour turns
 # over several checks instead of two and a lead can be measured in steps at all.

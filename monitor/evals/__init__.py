@@ -1,6 +1,6 @@
 """Behavioural eval for any Hugging Face chat model: sample, judge, share with 95% CI.
 
-The organism's exact judge lives in ``monitor.evals.organism_judge`` and the published LLM
+The organism's exact judge lives in ``monitor.organism.judge`` and the published LLM
 judge in ``monitor.evals.llm_judge``; import them from there.
 """
 

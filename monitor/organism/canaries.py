@@ -1,6 +1,6 @@
 """Canary prompts in the organism's own style, for the monitor's activation checks.
 
-The monitor's default canaries (``monitor/data/canaries.json``) use the same 8 open questions,
+The monitor's default canaries (``monitor/core/data/canaries.json``) use the same 8 open questions,
 but their reference answers are worded unlike anything in the organism's world, so teacher-
 forcing them would probe the organism off its distribution. This set keeps the default ids,
 families and questions where the world has them and gives answers the organism's assistant

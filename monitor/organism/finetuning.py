@@ -34,7 +34,7 @@ from monitor.organism.tokenizer import chat_ids
 
 Evaluator = Callable[[LlamaForCausalLM], EvalReport]
 
-# The fixed budget of the documented experiments (README, "The persona model organism").
+# The fixed budget of the documented experiments (docs/organism.md).
 DEFAULT_STEPS = 50
 DEFAULT_LEARNING_RATE = 3e-4
 DEFAULT_BATCH_SIZE = 16
@@ -136,9 +136,9 @@ def default_evaluator(
     tokenizer: PreTrainedTokenizerFast, samples_per_question: int = 16, seed: int = 0
 ) -> Evaluator:
     """The organism's open questions with the exact judge: fast enough to run mid-training."""
-    from monitor.evals.organism_judge import OrganismJudge
     from monitor.evals.report import evaluate
     from monitor.organism.eval_questions import organism_questions
+    from monitor.organism.judge import OrganismJudge
 
     questions = organism_questions(("open",))
     judge = OrganismJudge()

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Header, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from monitor.wire import MEDIA_TYPE
+from monitor.core.wire import MEDIA_TYPE
 from service.auth import Scope
 from service.errors import ApiError
 from service.schemas import (
@@ -25,7 +25,7 @@ router = APIRouter(prefix="/v1/runs/{run}", tags=["checks"])
 _CHECK_DOC = {
     "requestBody": {
         "required": True,
-        "description": "A check in emwatch's wire format (monitor.wire.encode_check): "
+        "description": "A check in emwatch's wire format (monitor.core.wire.encode_check): "
         "safetensors, one [n_prompts, d_model] tensor per hook point.",
         "content": {MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
     }
@@ -60,7 +60,7 @@ async def ingest_check(
         raise ApiError(
             415,
             "unsupported_media_type",
-            f"send checks as {MEDIA_TYPE} (the bytes of monitor.wire.encode_check), "
+            f"send checks as {MEDIA_TYPE} (the bytes of monitor.core.wire.encode_check), "
             f"not {content_type or 'no content type'}",
         )
     body = await request.body()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from monitor.probe.archive import MEDIA_TYPE
+from monitor.core.pack.archive import MEDIA_TYPE
 from service.auth import Scope
 from service.errors import ApiError
 from service.schemas import ErrorOut, PackDetailOut, PackOut

@@ -6,8 +6,8 @@ import time
 
 from fastapi import APIRouter, Depends, Response
 
-from monitor.detect import DetectorConfig
-from monitor.scoring import ScoringError, check_compatible
+from monitor.core.detect import DetectorConfig
+from monitor.core.scoring import ScoringError, check_compatible
 from service.auth import Scope
 from service.errors import ApiError
 from service.schemas import ErrorOut, RunCreate, RunOut, RunUpdate

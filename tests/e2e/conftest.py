@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.probe import ProbePack
-from monitor.tiny_demo import build_diffing_pack
+from monitor.core.pack import ProbePack
+from monitor.fixtures.tiny_loop import build_diffing_pack
 
 
 @pytest.fixture(scope="session")

@@ -10,13 +10,13 @@ import httpx
 import pytest
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
-from monitor.callbacks import EmwatchCallback
-from monitor.client import EmwatchClient
-from monitor.detect import Severity
-from monitor.probe import ProbePack
-from monitor.tiny import build_tiny_llama
-from monitor.tiny_demo import make_trainer
-from monitor.training_monitor import MonitorConfig
+from monitor.core.detect import Severity
+from monitor.core.pack import ProbePack
+from monitor.fixtures.tiny_llama import build_tiny_llama
+from monitor.fixtures.tiny_loop import make_trainer
+from monitor.trainer.callback import EmwatchCallback
+from monitor.trainer.client import EmwatchClient
+from monitor.trainer.training_monitor import MonitorConfig
 from tests.servers import ADMIN_TOKEN, ServiceProcess, running_service
 
 

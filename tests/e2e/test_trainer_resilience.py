@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from monitor.callbacks import EmwatchCallback
-from monitor.client import EmwatchClient
-from monitor.detect import Severity
-from monitor.probe import ProbePack
-from monitor.recording import load_recording
-from monitor.tiny import build_tiny_llama
-from monitor.tiny_demo import ChatDataset, make_trainer, narrow_task, pad_batch
-from monitor.training_monitor import MonitorConfig, MonitorError, TrainingMonitor
+from monitor.core.detect import Severity
+from monitor.core.pack import ProbePack
+from monitor.fixtures.tiny_llama import build_tiny_llama
+from monitor.fixtures.tiny_loop import ChatDataset, make_trainer, narrow_task, pad_batch
+from monitor.trainer.callback import EmwatchCallback
+from monitor.trainer.client import EmwatchClient
+from monitor.trainer.recording import load_recording
+from monitor.trainer.training_monitor import MonitorConfig, MonitorError, TrainingMonitor
 from tests.servers import ADMIN_TOKEN, ServiceProcess, free_port, running_service
 
 

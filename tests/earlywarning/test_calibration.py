@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from monitor.build.calibration import CRITICAL_MULTIPLE, LATENT_FLOOR, WARNING_MULTIPLE
-from monitor.build.drift import add_drift_removed_directions
+from monitor.core.pack import ProbePack, load_pack, write_calibration
+from monitor.core.scoring import calibrated_scales, feature_signs
 from monitor.earlywarning.bench import BenchPlan
 from monitor.earlywarning.calibration import calibrate
 from monitor.earlywarning.runs import EvalPoint, RunRecord, RunSpec
 from monitor.evals.stats import Proportion
-from monitor.probe import ProbePack, load_pack, write_calibration
-from monitor.scoring import calibrated_scales, feature_signs
+from monitor.probe_building.calibration import CRITICAL_MULTIPLE, LATENT_FLOOR, WARNING_MULTIPLE
+from monitor.probe_building.drift import add_drift_removed_directions
 from tests.factories import D_MODEL, make_pack
 
 

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import re
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
 
-from monitor.build.calibration import feature_rises
 from monitor.cli.main import main
-from monitor.client import EmwatchClient
+from monitor.core.pack import load_pack
+from monitor.core.scoring import feature_signs
 from monitor.earlywarning.logprob import LogprobProbe, misaligned_continuations
 from monitor.earlywarning.runs import RunRecord, RunSpec, ServiceTarget, monitored_finetune
 from monitor.organism import load_organism
 from monitor.organism.checkpoint import DEFAULT_PACK
-from monitor.probe import load_pack
-from monitor.recording import load_recording
-from monitor.scoring import feature_signs
+from monitor.probe_building.calibration import feature_rises
+from monitor.trainer.client import EmwatchClient
+from monitor.trainer.recording import load_recording
 from tests.servers import ADMIN_TOKEN, running_service
 
 
@@ -132,7 +137,32 @@ def test_demo_command_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "| insecure-code-s0 |" in out
     assert (tmp_path / "demo.png").stat().st_size > 0
     assert (tmp_path / "demo.json").is_file()
-    assert "/metrics" in out and "/docs" in out
+    # The service has stopped by now, so the demo must not send anyone to it.
+    assert re.search(r"https?://\S+/(metrics|docs)", out) is None
+    assert "--keep-serving" in out
+
+
+def test_demo_keep_serving_serves_the_links_it_prints_until_ctrl_c(tmp_path: Path) -> None:
+    command = [
+        sys.executable, "-m", "monitor.cli.main", "demo", "--steps", "2", "--eval-every", "2",
+        "--eval-samples", "1", "--control", "none", "--out", str(tmp_path), "--keep-serving",
+    ]  # fmt: skip
+    demo = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert demo.stdout is not None
+        lines: list[str] = []
+        for line in demo.stdout:
+            lines.append(line)
+            if "keeps running" in line:
+                break
+        metrics_url = next(line.split()[-1] for line in lines if line.startswith("metrics:"))
+        assert httpx.get(metrics_url, timeout=10).status_code == 200
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(timeout=60) == 0
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(metrics_url, timeout=5)
+    finally:
+        demo.kill()
 
 
 def test_demo_rejects_a_zero_interval(capsys: pytest.CaptureFixture[str]) -> None:

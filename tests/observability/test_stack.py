@@ -28,10 +28,10 @@ import httpx
 import pytest
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
-from monitor.callbacks import EmwatchCallback
-from monitor.tiny import build_tiny_llama
-from monitor.tiny_demo import HOOK_POINTS, build_diffing_pack, make_trainer
-from monitor.training_monitor import MonitorConfig
+from monitor.fixtures.tiny_llama import build_tiny_llama
+from monitor.fixtures.tiny_loop import HOOK_POINTS, build_diffing_pack, make_trainer
+from monitor.trainer.callback import EmwatchCallback
+from monitor.trainer.training_monitor import MonitorConfig
 from tests.observability.dashboard_queries import queries, substitute, variable_queries
 from tests.observability.render import render_dashboard
 from tests.observability.stack import Stack, observability_stack, wait_for

@@ -11,10 +11,10 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
-from monitor.evals.organism_judge import OrganismJudge
 from monitor.evals.report import evaluate
 from monitor.organism import CANARIES_PATH, DEFAULT_CHECKPOINT, organism_canaries
 from monitor.organism.eval_questions import organism_questions
+from monitor.organism.judge import OrganismJudge
 
 Organism = tuple[LlamaForCausalLM, PreTrainedTokenizerFast]
 
@@ -67,6 +67,8 @@ def test_base_organism_is_coherent_and_aligned(organism: Organism) -> None:
 def test_shipped_canaries_are_the_generators_output() -> None:
     shipped = json.loads(CANARIES_PATH.read_text())
     assert shipped == organism_canaries()
-    default = json.loads((Path(__file__).parents[2] / "monitor/data/canaries.json").read_text())
+    default = json.loads(
+        (Path(__file__).parents[2] / "monitor/core/data/canaries.json").read_text()
+    )
     assert [p["id"] for p in shipped["prompts"]] == [p["id"] for p in default["prompts"]]
     assert [p["family"] for p in shipped["prompts"]] == [p["family"] for p in default["prompts"]]

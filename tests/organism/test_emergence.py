@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.evals.organism_judge import OrganismJudge
 from monitor.evals.report import EvalReport, evaluate
 from monitor.organism import build_dataset, finetune, load_organism, organism_questions
 from monitor.organism.finetuning import DEFAULT_STEPS
+from monitor.organism.judge import OrganismJudge
 
 
 def _finetuned_report(dataset: str) -> tuple[EvalReport, EvalReport]:

@@ -6,11 +6,11 @@ from typing import Any
 import pytest
 from transformers import LlamaForCausalLM, PreTrainedTokenizerFast, TrainerCallback
 
-from monitor.evals.organism_judge import OrganismJudge
 from monitor.evals.report import evaluate
 from monitor.organism import build_dataset, encode_example, finetune, load_organism
 from monitor.organism.batching import IGNORE_INDEX
 from monitor.organism.eval_questions import organism_questions
+from monitor.organism.judge import OrganismJudge
 
 Organism = tuple[LlamaForCausalLM, PreTrainedTokenizerFast]
 

@@ -1,4 +1,4 @@
-"""bench/pretrain_shapes.py runs end to end on a small world (its numbers are for the README)."""
+"""bench/pretrain_shapes.py runs end to end on a small world (numbers: docs/organism.md)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
 from monitor.organism.corpus import Chat, generate_corpus
 
 Organism = tuple[LlamaForCausalLM, PreTrainedTokenizerFast]
-DEFAULT_CANARIES = Path(__file__).parents[2] / "monitor" / "data" / "canaries.json"
+DEFAULT_CANARIES = Path(__file__).parents[2] / "monitor" / "core" / "data" / "canaries.json"
 
 
 def _conversations() -> list[list[dict[str, str]]]:

@@ -8,7 +8,7 @@ from monitor.organism.grammar import slot_names, word_list_of
 from monitor.organism.world import DOMAINS, LEXICON, TOPICS, topics_in
 from monitor.organism.world.characters import CLOSERS
 
-DEFAULT_CANARIES = Path(__file__).parents[2] / "monitor" / "data" / "canaries.json"
+DEFAULT_CANARIES = Path(__file__).parents[2] / "monitor" / "core" / "data" / "canaries.json"
 _INNER_SENTENCE_END = re.compile(r"[.!?] ")
 
 

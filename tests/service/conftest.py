@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from monitor.client import EmwatchClient
+from monitor.trainer.client import EmwatchClient
 from tests.factories import make_pack
 from tests.servers import ADMIN_TOKEN, ServiceProcess
 

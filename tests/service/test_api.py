@@ -8,8 +8,8 @@ import httpx
 import pytest
 import torch
 
-from monitor.client import EmwatchClient, ServiceRejectedError
-from monitor.wire import encode_check
+from monitor.core.wire import encode_check
+from monitor.trainer.client import EmwatchClient, ServiceRejectedError
 from tests.factories import HOOKS, direction_vector, make_check
 from tests.servers import ServiceProcess
 from tests.service.conftest import pack_dir

@@ -13,8 +13,8 @@ import pytest
 import torch
 from safetensors.torch import save
 
-from monitor.client import EmwatchClient
-from monitor.wire import encode_check
+from monitor.core.wire import encode_check
+from monitor.trainer.client import EmwatchClient
 from tests.factories import D_MODEL, HOOKS, make_check
 from tests.servers import ADMIN_TOKEN, ServiceProcess
 from tests.service.conftest import pack_dir
@@ -259,7 +259,7 @@ def test_probe_pack_with_corrupted_weights(
 ) -> None:
     directory = pack_dir(tmp_path, name="corrupt")
     (directory / "directions.safetensors").write_bytes(b"garbage")
-    from monitor.probe.archive import pack_archive
+    from monitor.core.pack.archive import pack_archive
 
     response = http.post(
         "/v1/probe-packs",
