@@ -85,7 +85,7 @@ def make_check(
     d_model: int = D_MODEL,
     n_prompts: int = N_PROMPTS,
     seed: int = 0,
-    prompt_set_hash: str = "p" * 64,
+    prompt_set_hash: str = "c" * 64,
     shift: dict[str, torch.Tensor] | None = None,
 ) -> Check:
     """Random activations, plus an optional per-hook shift vector added to every prompt."""
