@@ -42,6 +42,14 @@ def add_parser(commands: Any) -> None:
         "--layers", nargs="+", help="hook points to consider (default: every model.layers.N)"
     )
     parser.add_argument(
+        "--max-depth",
+        type=float,
+        default=0.75,
+        help="choose the layer among model.layers.N with N <= this fraction of the depth "
+        "(default %(default)s: published work reads middle layers, and a late layer makes "
+        "every check nearly a full forward pass); 1 allows every layer",
+    )
+    parser.add_argument(
         "--watch-every-layer",
         action="store_true",
         help="write directions at every hook point considered, not only the best-separating "
@@ -112,6 +120,7 @@ def _build(args: argparse.Namespace) -> int:
         from_model_diffing,
         from_persona_prompts,
     )
+    from monitor.probe_building.stages import StageClock
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if not (args.contrast or args.finetuned or args.persona_prompts):
@@ -120,32 +129,43 @@ def _build(args: argparse.Namespace) -> int:
     if (args.finetuned or args.persona_prompts) and not args.prompts:
         print("error: --finetuned and --persona-prompts need --prompts")
         return 2
-    tokenizer = AutoTokenizer.from_pretrained(args.model)
-    model = AutoModelForCausalLM.from_pretrained(args.model, dtype="float32")
-    finetuned = (
-        AutoModelForCausalLM.from_pretrained(args.finetuned, dtype="float32")
-        if args.finetuned
-        else None
-    )
+    clock = StageClock()
+    with clock.stage("load models"):
+        tokenizer = AutoTokenizer.from_pretrained(args.model)
+        model = AutoModelForCausalLM.from_pretrained(args.model, dtype="float32")
+        finetuned = (
+            AutoModelForCausalLM.from_pretrained(args.finetuned, dtype="float32")
+            if args.finetuned
+            else None
+        )
     hooks = args.layers or [f"model.layers.{i}" for i in range(model.config.num_hidden_layers)]
     prompts = read_prompts(args.prompts) if args.prompts else []
     contrasts = []
     if args.contrast:
-        contrasts.append(
-            from_contrast_answers(model, tokenizer, read_contrast(args.contrast), hooks)
-        )
+        with clock.stage("contrast answers: activations at every hook point"):
+            contrasts.append(
+                from_contrast_answers(model, tokenizer, read_contrast(args.contrast), hooks)
+            )
     if finetuned is not None:
-        contrasts.append(
-            from_model_diffing(
-                model, finetuned, tokenizer, prompts, hooks, samples=args.samples, seed=args.seed
+        with clock.stage(f"model diffing: {args.samples} answers per prompt from each model"):
+            contrasts.append(
+                from_model_diffing(
+                    model,
+                    finetuned,
+                    tokenizer,
+                    prompts,
+                    hooks,
+                    samples=args.samples,
+                    seed=args.seed,
+                )
             )
-        )
     if args.persona_prompts:
-        contrasts.append(
-            from_persona_prompts(
-                model, tokenizer, prompts, hooks, samples=args.samples, seed=args.seed
+        with clock.stage(f"persona prompts: {args.samples} answers per prompt and persona"):
+            contrasts.append(
+                from_persona_prompts(
+                    model, tokenizer, prompts, hooks, samples=args.samples, seed=args.seed
+                )
             )
-        )
     inputs = BuildInputs(
         model=model,
         tokenizer=tokenizer,
@@ -165,11 +185,31 @@ def _build(args: argparse.Namespace) -> int:
         diff_prompts=prompts,
         watch_top_k=args.watch_top_k,
         watch_every_layer=args.watch_every_layer,
+        eligible_hooks=shallow_hooks(hooks, model.config.num_hidden_layers, args.max_depth),
         persona_label=args.persona_label,
         seed=args.seed,
     )
-    pack, report = build(inputs, args.out, args.name)
+    pack, report = build(inputs, args.out, args.name, clock)
     markdown = write_report(report, args.out)
     print(describe(pack))
     print(f"report: {markdown}")
     return 0
+
+
+def shallow_hooks(hooks: list[str], n_layers: int, max_depth: float) -> list[str]:
+    """The hook points the layer may be chosen from: ``model.layers.N`` up to ``max_depth`` of
+    the model's depth (other hook points, named by the user, always)."""
+    from monitor.probe_building.data import BuildDataError
+
+    deepest = max_depth * (n_layers - 1)
+    eligible = [
+        hook
+        for hook in hooks
+        if not (hook.rsplit(".", 1)[-1].isdigit() and int(hook.rsplit(".", 1)[-1]) > deepest)
+    ]
+    if not eligible:
+        raise BuildDataError(
+            f"no hook point among {hooks[:3]}... lies within --max-depth {max_depth}; "
+            "raise it or give shallower --layers"
+        )
+    return eligible

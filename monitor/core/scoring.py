@@ -14,7 +14,7 @@ import torch
 from monitor.core.detect import FeatureKey
 from monitor.core.pack import ProbePack
 
-__all__ = ["FeatureKey", "ScoringError", "calibrated_scales", "feature_signs", "score_activations"]
+__all__ = ["FeatureKey", "ScoringError", "feature_signs", "score_activations"]
 
 
 class ScoringError(ValueError):
@@ -68,12 +68,3 @@ def feature_signs(pack: ProbePack) -> dict[FeatureKey, int]:
         signs.update({(hook_point, d.feature): 1 for d in probe.directions})
         signs.update({(hook_point, w.feature): w.sign for w in probe.watched})
     return signs
-
-
-def calibrated_scales(pack: ProbePack) -> dict[FeatureKey, float]:
-    """The pack's calibrated z-score unit per feature, where it has one."""
-    return {
-        (hook_point, feature): calibration.scale
-        for hook_point, probe in pack.hooks.items()
-        for feature, calibration in probe.calibration.items()
-    }

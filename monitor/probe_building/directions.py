@@ -43,6 +43,11 @@ class LayerSeparation:
     auroc: float
     effect_size: float
     norm: float
+    # Mean projection of the misaligned side minus the aligned side: the direction's build
+    # unit, in the units a check's per-prompt means are scored in.
+    gap: float
+    n_positive: int
+    n_negative: int
 
 
 def separation(
@@ -51,7 +56,15 @@ def separation(
     """How well projections on ``direction`` [d] separate per-answer means [n, d]."""
     unit = direction / direction.norm()
     pos, neg = (positive @ unit).tolist(), (negative @ unit).tolist()
-    return LayerSeparation(hook, auroc(pos, neg), cohens_d(pos, neg), float(direction.norm()))
+    return LayerSeparation(
+        hook,
+        auroc(pos, neg),
+        cohens_d(pos, neg),
+        float(direction.norm()),
+        sum(pos) / len(pos) - sum(neg) / len(neg),
+        len(pos),
+        len(neg),
+    )
 
 
 def split_indices(n: int, held_out: float, seed: int) -> tuple[list[int], list[int]]:

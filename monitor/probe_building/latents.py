@@ -1,7 +1,9 @@
-"""Persona latents by model diffing, and what each one reads in the corpus.
+"""Persona latents by model diffing or by contrast, and what each one reads in the corpus.
 
-Rank SAE latents by how much their mean activation on open prompts rises from the base model
-to the fine-tuned one (Wang et al. 2025); keep the top k as watched latents. For each, the
+Rank SAE latents by how much their mean activation rises from the base model to the
+fine-tuned one on open prompts (model diffing, Wang et al. 2025) or, for a model with no
+misaligned fine-tune yet, from aligned to misaligned contrast answers; keep the top k as
+watched latents. For each, the
 corpus contexts where it fires hardest say what it *is* (a villain-persona latent fires on
 villain text), and the cosine of its decoder row with the misalignment direction says how it
 relates to the direction.
@@ -20,21 +22,24 @@ from monitor.trainer.capture import ChatTokenizer, TokenizedPrompt
 
 @dataclass(frozen=True)
 class LatentRise:
+    """A latent's mean activation on the aligned side (the base model's answers, or aligned
+    contrast answers) and on the misaligned side (the fine-tune's, or misaligned answers)."""
+
     index: int
-    base_mean: float
-    finetuned_mean: float
+    aligned_mean: float
+    misaligned_mean: float
 
     @property
     def rise(self) -> float:
-        return self.finetuned_mean - self.base_mean
+        return self.misaligned_mean - self.aligned_mean
 
 
-def rank_by_rise(base: torch.Tensor, finetuned: torch.Tensor) -> list[LatentRise]:
-    """Latents ordered by the rise of mean activation, ``base`` [n1, d_sae] -> ``finetuned``
-    [n2, d_sae] (tokens of open-prompt answers from each model)."""
-    base_mean, tuned_mean = base.mean(dim=0), finetuned.mean(dim=0)  # [d_sae] each
-    order = torch.argsort(tuned_mean - base_mean, descending=True)
-    return [LatentRise(int(i), float(base_mean[i]), float(tuned_mean[i])) for i in order]
+def rank_by_rise(aligned: torch.Tensor, misaligned: torch.Tensor) -> list[LatentRise]:
+    """Latents ordered by the rise of mean activation from ``aligned`` [n1, d_sae] to
+    ``misaligned`` [n2, d_sae] activations."""
+    aligned_mean, misaligned_mean = aligned.mean(dim=0), misaligned.mean(dim=0)  # [d_sae] each
+    order = torch.argsort(misaligned_mean - aligned_mean, descending=True)
+    return [LatentRise(int(i), float(aligned_mean[i]), float(misaligned_mean[i])) for i in order]
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,7 @@ The pack carries the directions at that layer, or (``watch_every_layer``) at eve
 
 from __future__ import annotations
 
-import logging
 import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +19,7 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from monitor.core.pack import (
+    BuildUnit,
     DirectionSpec,
     HookPointSpec,
     ProbePack,
@@ -28,8 +27,11 @@ from monitor.core.pack import (
     WatchedLatent,
     write_pack,
 )
+from monitor.core.pack.manifest import direction_feature, latent_feature
 from monitor.core.pack.pack import direction_spec, new_provenance
+from monitor.core.units import BUILD_UNIT_DETECTOR
 from monitor.probe_building.activations import (
+    AnswerActivations,
     Chat,
     TokenActivations,
     document_prompts,
@@ -64,10 +66,9 @@ from monitor.probe_building.sources import (
     answered_chats,
     fit_directions,
 )
+from monitor.probe_building.stages import StageClock
 from monitor.probe_building.steering import Evaluate, SteeringPoint, steering_curve
 from monitor.trainer.capture import tokenize_answer
-
-log = logging.getLogger("emwatch.build")
 
 
 @dataclass
@@ -83,6 +84,9 @@ class BuildInputs:
     finetuned: PreTrainedModel | None = None  # latent diffing needs a misaligned model
     diff_prompts: Sequence[Chat] = ()
     watch_top_k: int = 4
+    # Hook points the layer may be chosen from (default: all considered). Published work reads
+    # middle layers, and a late layer makes every check nearly a full forward pass.
+    eligible_hooks: Sequence[str] | None = None
     # Directions at every hook point, not only the best: a layer that separates a little less
     # well may still move earlier in training. The SAE stays at the best one.
     watch_every_layer: bool = False
@@ -99,6 +103,7 @@ class WatchedLatentReport:
     decoder_cosine: float  # with the primary direction at the SAE's hook point
     persona_share: float  # share of top contexts whose document has the persona label
     contexts: list[Context]
+    misaligned_activation: float  # pooled held-out misaligned answers: the build unit
 
 
 @dataclass
@@ -116,6 +121,7 @@ class BuildReport:
     checks: dict[str, Any] = field(default_factory=dict)  # further findings, name -> value
     residual_norm: float | None = None  # mean token norm at best_hook: the steering unit
     decoders: dict[int, torch.Tensor] = field(default_factory=dict)  # watched latent -> [d]
+    latent_selection: str = ""  # how the watched latents were chosen
 
 
 def _corpus_tokens(inputs: BuildInputs, hook: str) -> tuple[TokenActivations, list[Any]]:
@@ -138,28 +144,61 @@ def _answer_tokens(model: PreTrainedModel, inputs: BuildInputs, hook: str) -> to
     return token_activations(model, prompts, hook, pad_id=inputs.tokenizer.pad_token_id or 0).values
 
 
-def build(inputs: BuildInputs, out_dir: Path, name: str) -> tuple[ProbePack, BuildReport]:
-    """Build the pack into ``out_dir`` and return it (loaded back) with the report data."""
+def _rank_latents(
+    inputs: BuildInputs, sae: Any, primary: DirectionFit, best: str, report: BuildReport
+) -> list[LatentRise]:
+    """By model diffing when a fine-tuned model is given, else by the primary contrast.
+
+    The contrast route ranks on the answers the directions were fitted on, encoding each
+    answer's pooled activation as a check encodes a canary's, and keeps the held-out answers
+    for the latents' units.
+    """
+    if inputs.finetuned is not None and inputs.diff_prompts:
+        report.latent_selection = (
+            "model diffing: top latents by rise in mean activation from the base model's to "
+            "the fine-tune's answers on open prompts"
+        )
+        return rank_by_rise(
+            encode_tokens(sae, _answer_tokens(inputs.model, inputs, best)),
+            encode_tokens(sae, _answer_tokens(inputs.finetuned, inputs, best)),
+        )
+    contrast = inputs.contrasts[0]
+    report.latent_selection = (
+        f"{contrast.method}: top latents by rise in pooled activation from the aligned to the "
+        "misaligned answers (fit split)"
+    )
+
+    def fit_split(side: AnswerActivations, held_out: Sequence[int]) -> torch.Tensor:
+        kept = [i for i in range(len(side.counts)) if i not in set(held_out)]
+        return encode_tokens(sae, side.subset(kept).means(best))  # [n_fit, d_sae]
+
+    return rank_by_rise(
+        fit_split(contrast.negative, primary.held_out_negative),
+        fit_split(contrast.positive, primary.held_out_positive),
+    )
+
+
+def build(
+    inputs: BuildInputs, out_dir: Path, name: str, clock: StageClock | None = None
+) -> tuple[ProbePack, BuildReport]:
+    """Build the pack into ``out_dir`` and return it (loaded back) with the report data.
+
+    ``clock`` carries the stages timed before (loading, sampling, activations) into the
+    report's build times."""
+    clock = clock or StageClock()
     with tempfile.TemporaryDirectory(prefix="emwatch-build-") as scratch:
-        return _build(inputs, out_dir, name, Path(scratch))
+        return _build(inputs, out_dir, name, Path(scratch), clock)
 
 
 def _build(
-    inputs: BuildInputs, out_dir: Path, name: str, scratch: Path
+    inputs: BuildInputs, out_dir: Path, name: str, scratch: Path, clock: StageClock
 ) -> tuple[ProbePack, BuildReport]:
-    clock = time.perf_counter()
-    seconds: dict[str, float] = {}
-
-    def lap(stage: str) -> None:
-        nonlocal clock
-        seconds[stage] = time.perf_counter() - clock
-        clock = time.perf_counter()
-        log.info("build: %s done in %.1f s", stage, seconds[stage])
-
+    lap = clock.lap
     fits = [fit_directions(c, inputs.hook_points, seed=inputs.seed) for c in inputs.contrasts]
     primary = fits[0]
     ranking = rank_layers(primary.separations)
-    best = choose_hook(primary.separations)
+    eligible = set(inputs.eligible_hooks or inputs.hook_points)
+    best = choose_hook([s for s in primary.separations if s.hook_point in eligible])
     report = BuildReport(
         name,
         inputs.model_id,
@@ -171,7 +210,7 @@ def _build(
     lap("directions")
 
     sae_folder = inputs.sae_folder
-    if inputs.corpus is not None and (sae_folder is not None or inputs.finetuned is not None):
+    if inputs.corpus is not None:
         tokens, prompts = _corpus_tokens(inputs, best)
         fit_rows, held_rows = split_indices(len(tokens.values), 0.1, inputs.seed)
         if sae_folder is None:
@@ -186,50 +225,50 @@ def _build(
         report.sae_quality = evaluate_sae(sae, tokens.values[held_rows])
         report.residual_norm = float(tokens.values.norm(dim=-1).mean())
         lap("sae")
-        if inputs.finetuned is not None and inputs.diff_prompts:
-            ranking_latents = rank_by_rise(
-                encode_tokens(sae, _answer_tokens(inputs.model, inputs, best)),
-                encode_tokens(sae, _answer_tokens(inputs.finetuned, inputs, best)),
+        ranking_latents = _rank_latents(inputs, sae, primary, best, report)
+        # Pooled held-out misaligned answers, encoded as a check's canaries are.
+        held_misaligned = inputs.contrasts[0].positive.subset(primary.held_out_positive)
+        on_misaligned = encode_tokens(sae, held_misaligned.means(best)).mean(dim=0)  # [d_sae]
+        corpus_acts = encode_tokens(sae, tokens.values)  # [n_tokens, d_sae]
+        decoders = sae.W_dec.detach().float()  # [d_sae, d_model]
+        for rise in ranking_latents[: inputs.watch_top_k]:
+            contexts = top_contexts(
+                corpus_acts[:, rise.index],
+                tokens,
+                prompts,
+                inputs.corpus.label_at,
+                inputs.tokenizer,
             )
-            corpus_acts = encode_tokens(sae, tokens.values)  # [n_tokens, d_sae]
-            decoders = sae.W_dec.detach().float()  # [d_sae, d_model]
-            for rise in ranking_latents[: inputs.watch_top_k]:
-                contexts = top_contexts(
-                    corpus_acts[:, rise.index],
-                    tokens,
-                    prompts,
-                    inputs.corpus.label_at,
-                    inputs.tokenizer,
+            report.decoders[rise.index] = decoders[rise.index]
+            report.latents.append(
+                WatchedLatentReport(
+                    rise,
+                    cosine(decoders[rise.index], primary.directions[best]),
+                    label_share(contexts, inputs.persona_label),
+                    contexts,
+                    float(on_misaligned[rise.index]),
                 )
-                report.decoders[rise.index] = decoders[rise.index]
-                report.latents.append(
-                    WatchedLatentReport(
-                        rise,
-                        cosine(decoders[rise.index], primary.directions[best]),
-                        label_share(contexts, inputs.persona_label),
-                        contexts,
-                    )
+            )
+        lap("latents")
+        if inputs.evaluate is not None and report.latents:
+            top = report.latents[0].rise.index
+            for label, vector in (
+                (f"latent:{top}", decoders[top]),
+                ("direction", primary.directions[best]),
+            ):
+                report.steering[label] = steering_curve(
+                    inputs.model,
+                    best,
+                    vector,
+                    report.residual_norm,
+                    inputs.steering_scales,
+                    inputs.evaluate,
                 )
-            lap("latent diffing")
-            if inputs.evaluate is not None and report.latents:
-                top = report.latents[0].rise.index
-                for label, vector in (
-                    (f"latent:{top}", decoders[top]),
-                    ("direction", primary.directions[best]),
-                ):
-                    report.steering[label] = steering_curve(
-                        inputs.model,
-                        best,
-                        vector,
-                        report.residual_norm,
-                        inputs.steering_scales,
-                        inputs.evaluate,
-                    )
-                lap("steering")
+            lap("steering")
 
     pack = _write(inputs, out_dir, name, report, sae_folder)
     lap("write")
-    report.seconds = seconds
+    report.seconds = clock.seconds
     return pack, report
 
 
@@ -251,7 +290,7 @@ def _write(
             path="sae",
             architecture=info.architecture,
             d_sae=info.d_sae,
-            method="model diffing: top latents by rise in mean activation on open prompts",
+            method=report.latent_selection,
             watched_latents=[
                 WatchedLatent(
                     index=latent.rise.index,
@@ -285,19 +324,50 @@ def _write(
             hook: HookPointSpec(
                 directions=_direction_specs(inputs, report, hook),
                 sae=sae_spec if hook == best else None,
+                build_units=_build_units(report, hook, with_latents=sae_spec is not None),
             )
             for hook in watched
         },
         directions=directions,
         sae_folders={"sae": sae_folder} if sae_spec is not None and sae_folder else None,
+        detector=BUILD_UNIT_DETECTOR,
     )
+
+
+def _build_units(report: BuildReport, hook: str, *, with_latents: bool) -> dict[str, BuildUnit]:
+    """Each feature's z unit from the build's held-out answers (see ``BuildUnit``).
+
+    A feature whose misaligned side does not lie above its aligned side gets none (it then
+    falls back to the baseline spread, and the report shows why)."""
+    units: dict[str, BuildUnit] = {}
+    for fit in report.fits:
+        held = fit.separation_at(hook)
+        if held.gap > 0:
+            units[direction_feature(fit.method)] = BuildUnit(
+                scale=held.gap,
+                method=f"{fit.method}: held-out misaligned minus aligned answer means",
+                n_misaligned=held.n_positive,
+                n_aligned=held.n_negative,
+            )
+    if with_latents and hook == report.best_hook:
+        n_misaligned = report.fits[0].separation_at(hook).n_positive
+        for latent in report.latents:
+            if latent.misaligned_activation > 0:
+                units[latent_feature(latent.rise.index)] = BuildUnit(
+                    scale=latent.misaligned_activation,
+                    method=f"{report.fits[0].method}: mean activation on held-out misaligned "
+                    "answers (pooled, as a check's canaries)",
+                    n_misaligned=n_misaligned,
+                    n_aligned=0,
+                )
+    return units
 
 
 def _direction_specs(inputs: BuildInputs, report: BuildReport, hook: str) -> list[DirectionSpec]:
     """Each route's direction at ``hook``, with its held-out separation there."""
     specs = []
     for fit in report.fits:
-        separation = next(s for s in fit.separations if s.hook_point == hook)
+        separation = fit.separation_at(hook)
         specs.append(
             direction_spec(
                 fit.method,

@@ -24,8 +24,8 @@ def report_dict(report: BuildReport) -> dict[str, Any]:
         "latents": [
             {
                 "index": latent.rise.index,
-                "base_mean": latent.rise.base_mean,
-                "finetuned_mean": latent.rise.finetuned_mean,
+                "aligned_mean": latent.rise.aligned_mean,
+                "misaligned_mean": latent.rise.misaligned_mean,
                 "rise": latent.rise.rise,
                 "decoder_cosine": latent.decoder_cosine,
                 "persona_share": latent.persona_share,
@@ -156,7 +156,7 @@ def _markdown(report: BuildReport, plots: list[str]) -> str:
         for latent in report.latents:
             r = latent.rise
             lines.append(
-                f"| {r.index} | {r.base_mean:.3f} | {r.finetuned_mean:.3f} | "
+                f"| {r.index} | {r.aligned_mean:.3f} | {r.misaligned_mean:.3f} | "
                 f"{r.rise:.3f} | {latent.decoder_cosine:.3f} | "
                 f"{100 * latent.persona_share:.0f}% ({len(latent.contexts)}) |"
             )

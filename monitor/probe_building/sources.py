@@ -135,6 +135,11 @@ class DirectionFit:
     method: str
     directions: dict[str, torch.Tensor]  # hook -> [d_model], fitted on the fit split only
     separations: list[LayerSeparation]  # held-out, in hook order
+    held_out_positive: list[int]  # answers of the misaligned side left out of the fit
+    held_out_negative: list[int]
+
+    def separation_at(self, hook: str) -> LayerSeparation:
+        return next(s for s in self.separations if s.hook_point == hook)
 
     def best(self) -> LayerSeparation:
         return max(self.separations, key=lambda s: (s.auroc, s.effect_size))
@@ -163,4 +168,4 @@ def fit_directions(
         separation(directions[hook], positive_held.means(hook), negative_held.means(hook), hook)
         for hook in hook_points
     ]
-    return DirectionFit(contrast.method, directions, separations)
+    return DirectionFit(contrast.method, directions, separations, pos_held, neg_held)

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from monitor.core.pack import ProbePack, load_pack, write_calibration
-from monitor.core.scoring import calibrated_scales, feature_signs
+from monitor.core.scoring import feature_signs
+from monitor.core.units import feature_units
 from monitor.earlywarning.bench import BenchPlan
 from monitor.earlywarning.calibration import calibrate
 from monitor.earlywarning.runs import EvalPoint, RunRecord, RunSpec
@@ -98,7 +99,7 @@ def test_calibration_is_written_into_the_pack_and_read_back(pack: ProbePack) -> 
     calibration = calibrate(runs, pack)
     write_calibration(pack.directory, calibration.features, calibration.detector)
     reloaded = load_pack(pack.directory, release_loader=None)
-    assert calibrated_scales(reloaded) == {(hook, "direction:em"): pytest.approx(0.3)}
+    assert feature_units(reloaded) == {(hook, "direction:em"): pytest.approx(0.3)}
     assert reloaded.manifest.detector == calibration.detector
     assert feature_signs(reloaded) == feature_signs(pack)
 

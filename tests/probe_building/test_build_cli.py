@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from monitor.cli.main import main
+from monitor.cli.probe_build import shallow_hooks
 from monitor.core.canaries import load_canaries
 from monitor.core.pack import load_pack
 from monitor.fixtures.tiny_llama import build_tiny_llama
 from monitor.fixtures.tiny_loop import NARROW_REPLIES, make_trainer
-from monitor.probe_building.data import write_contrast
+from monitor.probe_building.data import BuildDataError, write_contrast
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +82,28 @@ def test_build_command_writes_a_pack_a_stranger_can_load(
     assert (out / "report" / "report.md").is_file()
     assert f"report: {out / 'report' / 'report.md'}" in printed
     assert main(["probes", "show", str(out)]) == 0
-    assert "tiny-cli" in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    assert "tiny-cli" in shown
+    # Features whose two sides separate get a build unit; the tiny random model's latents may
+    # not fire on pooled answers, and the summary then says some features have none.
+    units = {f for p in pack.manifest.hook_points.values() for f in p.build_units}
+    assert "direction:contrast_answers" in units
+    assert shown.count("(build)") == len(units)
+    # Every stage is timed, the ones before the pipeline too (they are the slow ones).
+    seconds = json.loads((out / "report" / "report.json").read_text())["seconds"]
+    assert {"load models", "directions", "sae", "latents", "write"} <= set(seconds)
+    assert any(stage.startswith("contrast answers") for stage in seconds)
+    assert any(stage.startswith("model diffing") for stage in seconds)
+    assert all(value >= 0 for value in seconds.values())
+
+
+def test_max_depth_keeps_the_choice_off_the_last_layers() -> None:
+    hooks = [f"model.layers.{i}" for i in range(30)]
+    assert shallow_hooks(hooks, 30, 0.75) == hooks[:22]  # 0.75 x 29 = 21.75
+    assert shallow_hooks(hooks, 30, 1.0) == hooks
+    assert shallow_hooks(["model.norm", *hooks[25:]], 30, 0.5) == ["model.norm"]
+    with pytest.raises(BuildDataError, match="--max-depth 0.1"):
+        shallow_hooks(hooks[20:], 30, 0.1)
 
 
 def test_build_command_can_watch_every_layer_it_considers(

@@ -11,7 +11,7 @@ import torch
 
 from monitor.cli.main import main
 from monitor.core.pack import ProbePack, load_pack
-from monitor.core.scoring import calibrated_scales
+from monitor.core.units import feature_units
 from monitor.probe_building.calibration import calibrated_detector
 from monitor.probe_building.drift import DRIFT_REMOVED_METHOD
 from monitor.trainer.client import EmwatchClient, ServiceError
@@ -59,9 +59,9 @@ def test_calibrates_the_pack_from_recordings(
     side[3] = 1.0
     side -= (side @ unit) * unit  # healthy drift off the direction: [d_model]
     assert main(["probes", "show", str(pack.directory)]) == 0
-    assert (
-        "detector   the service's defaults (the pack is not calibrated)" in capsys.readouterr().out
-    )
+    shown = capsys.readouterr().out
+    assert "detector   the service's defaults (the pack carries no thresholds)" in shown
+    assert "units      some features have no unit" in shown
     chat = record(tmp_path / "chat.safetensors", "sft-chat", [0.2 * unit, 0.5 * unit + side])
     code = record(tmp_path / "code.safetensors", "sft-code", [0.3 * unit + side])
     assert main(["probes", "calibrate", "--pack", str(pack.directory), str(chat), str(code)]) == 0
@@ -72,19 +72,20 @@ def test_calibrates_the_pack_from_recordings(
         d.name for d in calibrated.hooks[hook].directions if d.spec.method == DRIFT_REMOVED_METHOD
     ]
     assert removed == ["em-drift-removed"]
-    scales = calibrated_scales(calibrated)
+    scales = feature_units(calibrated)
     assert scales[(hook, "direction:em")] == pytest.approx(0.5)  # chat's rise at its last check
     assert set(scales) == {(h, f) for h, p in calibrated.hooks.items() for f in p.features}
     assert calibrated.manifest.detector == calibrated_detector()
     assert main(["probes", "show", str(pack.directory)]) == 0
     shown = capsys.readouterr().out
     assert "detector   persistence 1.5/3, cusum 4.5/9" in shown
-    assert re.search(r"direction em +method=manual norm=\S+  unit=0\.5\n", shown), shown
+    assert "units      calibrated units" in shown
+    assert re.search(r"direction em +method=manual norm=\S+  unit=0\.5 \(calibrated\)\n", shown)
     # Calibrating again replaces the drift-removed copies instead of stacking them.
     assert main(["probes", "calibrate", "--pack", str(pack.directory), str(chat), str(code)]) == 0
     again = load_pack(pack.directory, release_loader=None)
     assert [d.name for d in again.hooks[hook].directions] == ["em", "em-drift-removed"]
-    assert calibrated_scales(again) == scales
+    assert feature_units(again) == scales
 
 
 @pytest.mark.parametrize(

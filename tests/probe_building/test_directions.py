@@ -61,7 +61,7 @@ def test_separation_and_layer_ranking() -> None:
 
 def test_near_ties_go_to_the_largest_effect_size() -> None:
     def layers(*pairs: tuple[float, float]) -> list[LayerSeparation]:
-        return [LayerSeparation(f"l.{i}", a, d, 1.0) for i, (a, d) in enumerate(pairs)]
+        return [LayerSeparation(f"l.{i}", a, d, 1.0, 1.0, 2, 2) for i, (a, d) in enumerate(pairs)]
 
     # AUROC saturates: within 0.01 of the best, the larger effect size wins
     assert choose_hook(layers((0.999, 5.1), (0.994, 3.0), (0.996, 4.4))) == "l.0"

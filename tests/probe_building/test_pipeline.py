@@ -13,9 +13,11 @@ import torch
 from monitor.core.canaries import load_canaries
 from monitor.core.pack import load_pack
 from monitor.core.scoring import score_activations
+from monitor.core.units import BUILD_UNIT_DETECTOR, UnitKind, feature_units, unit_kinds
 from monitor.fixtures.tiny_llama import build_tiny_llama
 from monitor.fixtures.tiny_loop import NARROW_REPLIES, make_trainer
 from monitor.probe_building.data import ContrastAnswers, Corpus
+from monitor.probe_building.directions import separation
 from monitor.probe_building.pipeline import BuildInputs, build
 from monitor.probe_building.report import write_report
 from monitor.probe_building.sae_training import SaeTrainingConfig
@@ -115,3 +117,63 @@ def test_a_pack_can_watch_every_layer(inputs: BuildInputs, tmp_path: Path) -> No
     scores = score_activations(loaded, capture.capture(inputs.model))
     assert len(scores) == 2 * len(HOOKS) + 3
     assert loaded.manifest.provenance.build["watched_hook_points"] == HOOKS
+
+
+def test_every_feature_gets_a_unit_from_its_own_held_out_build_data(
+    inputs: BuildInputs, tmp_path: Path
+) -> None:
+    pack, report = build(inputs, tmp_path / "pack", "tiny-units")
+
+    best = report.best_hook
+    units = pack.manifest.hook_points[best].build_units
+    for fit in report.fits:
+        held = fit.separation_at(best)
+        unit = units[f"direction:{fit.method}"]
+        assert unit.scale == pytest.approx(held.gap) and held.gap > 0
+        assert (unit.n_misaligned, unit.n_aligned) == (held.n_positive, held.n_negative)
+        # The gap is measured on answers the direction was not fitted on.
+        assert held.n_positive == len(fit.held_out_positive)
+    for latent in report.latents:
+        feature = f"latent:{latent.rise.index}"
+        if latent.misaligned_activation > 0:
+            assert units[feature].scale == pytest.approx(latent.misaligned_activation)
+        else:
+            assert feature not in units
+    assert feature_units(pack) == {(best, f): u.scale for f, u in units.items()}
+    assert set(unit_kinds(pack).values()) <= {UnitKind.BUILD, UnitKind.BASELINE_SPREAD}
+    assert pack.manifest.detector == BUILD_UNIT_DETECTOR
+
+
+def test_a_gap_is_the_misaligned_minus_aligned_mean_projection() -> None:
+    direction = torch.tensor([2.0, 0.0])
+    positive = torch.tensor([[3.0, 1.0], [5.0, -1.0]])  # projections 3, 5
+    negative = torch.tensor([[1.0, 0.0], [0.0, 4.0], [2.0, 2.0]])  # projections 1, 0, 2
+    held = separation(direction, positive, negative, "h")
+    assert held.gap == pytest.approx(4.0 - 1.0)
+    assert (held.n_positive, held.n_negative) == (2, 3)
+
+
+def test_without_a_fine_tune_the_latents_come_from_the_contrast(
+    inputs: BuildInputs, tmp_path: Path
+) -> None:
+    contrast_only = dataclasses.replace(
+        inputs, contrasts=inputs.contrasts[:1], finetuned=None, diff_prompts=()
+    )
+    pack, report = build(contrast_only, tmp_path / "pack", "tiny-contrast-latents")
+
+    assert report.latent_selection.startswith("contrast_answers:")
+    assert len(report.latents) == 3 and report.latents[0].rise.rise > 0
+    sae = pack.manifest.hook_points[report.best_hook].sae
+    assert sae is not None and sae.method == report.latent_selection
+    assert [w.index for w in sae.watched_latents] == [lat.rise.index for lat in report.latents]
+
+
+def test_the_layer_is_chosen_among_the_eligible_hook_points_only(
+    inputs: BuildInputs, tmp_path: Path
+) -> None:
+    free = build(dataclasses.replace(inputs, corpus=None), tmp_path / "free", "tiny-free")[1]
+    others = [hook for hook in HOOKS if hook != free.best_hook]
+    bounded = dataclasses.replace(inputs, corpus=None, eligible_hooks=others)
+    report = build(bounded, tmp_path / "bounded", "tiny-bounded")[1]
+    assert report.best_hook in others
+    assert len(report.layer_ranking) == len(HOOKS)  # every layer is still measured and reported

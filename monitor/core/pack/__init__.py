@@ -11,6 +11,7 @@ from monitor.core.pack.errors import ProbePackError
 from monitor.core.pack.manifest import (
     MANIFEST_NAME,
     SCHEMA_VERSION,
+    BuildUnit,
     DirectionSpec,
     FeatureCalibration,
     HookPointSpec,
@@ -33,6 +34,7 @@ from monitor.core.pack.pack import (
 __all__ = [
     "MANIFEST_NAME",
     "SCHEMA_VERSION",
+    "BuildUnit",
     "Direction",
     "DirectionSpec",
     "FeatureCalibration",

@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from monitor.core.detect import DetectorConfig
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2 added build units; packs of version 1 still load
+SUPPORTED_SCHEMA_VERSIONS = (1, 2)
 MANIFEST_NAME = "manifest.json"
 DIRECTIONS_FILE = "directions.safetensors"
 
@@ -100,11 +101,35 @@ class FeatureCalibration(_Strict):
     method: str = ""
 
 
+class BuildUnit(_Strict):
+    """A feature's z-score unit measured by its own build, so alerts mean something before any
+    calibration: how far the misaligned side of the build's contrast lies from the aligned side
+    along a direction (held-out answers), or a watched latent's activation on the misaligned
+    side. z = 0.1 then reads "the canaries moved a tenth of the way towards the persona" on
+    any model. A calibration on healthy fine-tunes, when present, replaces it."""
+
+    scale: float = Field(gt=0)
+    method: str = Field(min_length=1, description="What was measured, on which data.")
+    n_misaligned: int = Field(ge=1, description="Answers on the misaligned side.")
+    n_aligned: int = Field(ge=0, description="Answers on the aligned side (0 for latents).")
+
+
+def _empty(value: dict[str, Any]) -> bool:
+    return not value
+
+
 class HookPointSpec(_Strict):
     directions: list[DirectionSpec] = Field(default_factory=list)
     sae: SaeSpec | None = None
     calibration: dict[str, FeatureCalibration] = Field(
         default_factory=dict, description="Keyed by feature id (direction:NAME, latent:INDEX)."
+    )
+    # Left out of the JSON when empty, so a version-1 pack keeps its content hash: the service
+    # keeps a registered name's hash for good.
+    build_units: dict[str, BuildUnit] = Field(
+        default_factory=dict,
+        exclude_if=_empty,
+        description="Keyed by feature id; the z unit where no calibration gives one.",
     )
 
     @model_validator(mode="after")
@@ -114,9 +139,13 @@ class HookPointSpec(_Strict):
         names = [direction.name for direction in self.directions]
         if len(set(names)) != len(names):
             raise ValueError(f"direction names repeat: {sorted(names)}")
-        unknown = set(self.calibration) - set(self.features)
-        if unknown:
-            raise ValueError(f"calibration names unknown features {sorted(unknown)}")
+        for field_name, units in (
+            ("calibration", self.calibration),
+            ("build_units", self.build_units),
+        ):
+            unknown = set(units) - set(self.features)
+            if unknown:
+                raise ValueError(f"{field_name} names unknown features {sorted(unknown)}")
         return self
 
     @property

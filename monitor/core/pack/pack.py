@@ -27,6 +27,8 @@ from monitor.core.pack.manifest import (
     DIRECTIONS_FILE,
     MANIFEST_NAME,
     SCHEMA_VERSION,
+    SUPPORTED_SCHEMA_VERSIONS,
+    BuildUnit,
     DirectionSpec,
     FeatureCalibration,
     HookPointSpec,
@@ -59,6 +61,7 @@ class HookProbe:
     latents: LatentEncoder | None
     watched: tuple[WatchedLatent, ...]
     calibration: Mapping[str, FeatureCalibration]
+    build_units: Mapping[str, BuildUnit]
 
     @property
     def features(self) -> list[str]:
@@ -119,7 +122,7 @@ def read_manifest(directory: Path) -> PackManifest:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ProbePackError(f"{manifest_path} is not valid JSON: {exc}") from exc
     version = raw.get("schema_version") if isinstance(raw, dict) else None
-    if version != SCHEMA_VERSION:
+    if version not in SUPPORTED_SCHEMA_VERSIONS:
         hint = (
             "upgrade emwatch"
             if isinstance(version, int) and version > SCHEMA_VERSION
@@ -127,7 +130,7 @@ def read_manifest(directory: Path) -> PackManifest:
         )
         raise ProbePackError(
             f"{manifest_path}: schema_version {version!r} is not supported "
-            f"(this emwatch reads {SCHEMA_VERSION}); {hint}"
+            f"(this emwatch reads {', '.join(map(str, SUPPORTED_SCHEMA_VERSIONS))}); {hint}"
         )
     try:
         return PackManifest.model_validate(raw)
@@ -259,7 +262,12 @@ def load_pack(
             )
             watched = tuple(spec.sae.watched_latents) if spec.sae and latents else ()
             hooks[hook_point] = HookProbe(
-                hook_point, directions, latents, watched, dict(spec.calibration)
+                hook_point,
+                directions,
+                latents,
+                watched,
+                dict(spec.calibration),
+                dict(spec.build_units),
             )
     except SaeFormatError as exc:
         raise ProbePackError(f"probe pack {directory}: {exc}") from exc
@@ -279,11 +287,13 @@ def write_pack(
     directions: Mapping[tuple[str, str], torch.Tensor] | None = None,
     sae_folders: Mapping[str, Path] | None = None,
     description: str = "",
+    detector: DetectorConfig | None = None,
 ) -> ProbePack:
     """Write a pack and return it loaded back (so a written pack is always a valid one).
 
     ``directions`` maps (hook point, direction name) to a [d_model] vector; ``sae_folders``
-    maps each local ``SaeSpec.path`` to the sae-lens folder to copy into the pack.
+    maps each local ``SaeSpec.path`` to the sae-lens folder to copy into the pack;
+    ``detector`` holds the thresholds that go with the pack's z units.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -308,6 +318,7 @@ def write_pack(
         provenance=provenance,
         hook_points=dict(hook_points),
         files=files,
+        detector=detector,
     )
     (directory / MANIFEST_NAME).write_text(
         json.dumps(manifest.model_dump(mode="json"), indent=2) + "\n"
