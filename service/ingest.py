@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 
 from monitor.core.detect import Alert, AlertState, Detector, DetectorConfig, Observation
 from monitor.core.pack import ProbePack
-from monitor.core.scoring import ScoringError, calibrated_scales, feature_signs, score_activations
+from monitor.core.scoring import ScoringError, feature_signs, score_activations
+from monitor.core.units import feature_units
 from monitor.core.wire import Check, WireFormatError, content_hash, decode_check
 from service.errors import ApiError
 from service.metrics import ServiceMetrics
@@ -181,7 +182,7 @@ class IngestService:
         new check's when appended, every check's when rebuilt (later z-scores and CUSUMs move).
         """
         config = DetectorConfig.model_validate(run.detector_config)
-        signs, scales = feature_signs(pack), calibrated_scales(pack)
+        signs, scales = feature_signs(pack), feature_units(pack)
         if run.detector_state is not None and step > (run.last_step or -1):
             detector = Detector.from_state(config, signs, scales, run.detector_state)
             appended = detector.observe(step, per_prompt, received_at)
