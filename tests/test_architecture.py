@@ -24,6 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     "trainer": {"core", "trainer"},
     "evals": {"evals"},
     "models": {"models"},
+    "english": {"english"},
     "probe_building": {"core", "trainer", "evals", "probe_building"},
     "organism": {"core", "trainer", "evals", "probe_building", "organism"},
     "fixtures": {"core", "trainer", "fixtures"},
@@ -35,6 +36,7 @@ ALLOWED: dict[str, set[str]] = {
         "organism",
         "fixtures",
         "models",
+        "english",
         "earlywarning",
     },
     "cli": {
@@ -46,6 +48,7 @@ ALLOWED: dict[str, set[str]] = {
         "fixtures",
         "earlywarning",
         "models",
+        "english",
         "cli",
         "service",
     },
