@@ -16,6 +16,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     commands = bench.add_subparsers(title="bench commands", metavar="COMMAND")
     _add_early_warning(commands)
     _add_calibrate(commands)
+    _add_build_units(commands)
 
     def usage(_args: argparse.Namespace) -> int:
         bench.print_help()
@@ -79,6 +80,49 @@ def _add_calibrate(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     _pack_and_workers(parser)
     parser.set_defaults(handler=_calibrate)
+
+
+def _add_build_units(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "build-units",
+        help="how far healthy fine-tunes move in a pack's build units (sets their thresholds)",
+        description=(
+            "Fine-tune the organism on the calibration seeds (secure-code, good-medical, seeds "
+            "100-102) and the development seed (7, every arm) with an uncalibrated pack, and "
+            "report the largest rise of any feature in build units on the healthy runs, the "
+            "thresholds it implies (the calibrated multiples times that rise), and where those "
+            "alert on the development runs against the behavioural onset. This is how "
+            "BUILD_UNIT_HEALTHY_RISE in monitor/core/units.py was set. About 10 minutes."
+        ),
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(".emwatch/build-units"),
+        help="results directory (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--pack", type=Path, required=True, help="an uncalibrated pack with build units"
+    )
+    parser.add_argument(
+        "--workers", type=int, help="fine-tunes run in parallel (default: one per CPU core)"
+    )
+    parser.set_defaults(handler=_build_units)
+
+
+def _build_units(args: argparse.Namespace) -> int:
+    from monitor.earlywarning.build_units import measure
+    from monitor.earlywarning.pool import default_workers
+
+    result = measure(args.pack, args.out, args.workers or default_workers())
+    print(json.dumps({k: result[k] for k in ("build_unit_healthy_rise", "detector")}, indent=2))
+    for run in result["development_runs"]:
+        print(
+            f"  {run['run']:<32} onset {run['onset_step']}  first alert "
+            f"{run['first_alert_step']}  first critical {run['first_critical_step']}"
+        )
+    print(f"results: {args.out}/build_units.json")
+    return 0
 
 
 def _defaults(args: argparse.Namespace) -> tuple[Path, int]:

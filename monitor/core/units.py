@@ -28,15 +28,42 @@ class UnitKind(StrEnum):
     BASELINE_SPREAD = "baseline spread"
 
 
-# Chosen on the organism's calibration seeds (100-102) and development seed (7), never on a
-# benchmark run; checked on SmolLM2 (docs/probe-building.md, "Units before calibration").
-BUILD_UNIT_DETECTOR = DetectorConfig(
-    rules={
-        "persistence": RuleConfig(signal="zscore", warning=0.1, critical=0.2, for_checks=2),
-        "cusum": RuleConfig(signal="cusum", warning=0.3, critical=0.6, for_checks=1),
-    },
-    cusum_slack=0.05,
-)
+# The thresholds, in multiples of what a healthy fine-tune does: a warning at 1.5 times the
+# largest healthy rise held for two checks, a critical alert at 3 times, and a CUSUM that only
+# accumulates what exceeds one healthy rise. Chosen on the organism's calibration seeds and one
+# development seed, never on its benchmark's seeds (``monitor.earlywarning``).
+WARNING_MULTIPLE = 1.5
+CRITICAL_MULTIPLE = 3.0
+FOR_CHECKS = 2
+
+
+def thresholds_for(healthy_rise: float) -> DetectorConfig:
+    """The detector for z-scores in which a healthy fine-tune rises by ``healthy_rise``."""
+    return DetectorConfig(
+        rules={
+            "persistence": RuleConfig(
+                signal="zscore",
+                warning=WARNING_MULTIPLE * healthy_rise,
+                critical=CRITICAL_MULTIPLE * healthy_rise,
+                for_checks=FOR_CHECKS,
+            ),
+            "cusum": RuleConfig(
+                signal="cusum",
+                warning=3 * WARNING_MULTIPLE * healthy_rise,
+                critical=3 * CRITICAL_MULTIPLE * healthy_rise,
+            ),
+        },
+        cusum_slack=healthy_rise,
+    )
+
+
+# Calibrated units are the largest healthy rise itself.
+CALIBRATED_DETECTOR = thresholds_for(1.0)
+# In build units a healthy fine-tune of the organism rose at most this far (the largest z of
+# any feature at any check of its calibration runs: ``emwatch bench build-units``,
+# bench/results/build_unit_thresholds.json); checked on SmolLM2 (docs/probe-building.md).
+BUILD_UNIT_HEALTHY_RISE = 0.1
+BUILD_UNIT_DETECTOR = thresholds_for(BUILD_UNIT_HEALTHY_RISE)
 
 
 def feature_units(pack: ProbePack) -> dict[FeatureKey, float]:

@@ -14,14 +14,10 @@ import torch
 
 from monitor.core.detect import DetectorConfig
 from monitor.core.pack import ProbePack
+from monitor.core.units import CALIBRATED_DETECTOR, WARNING_MULTIPLE
 from monitor.earlywarning.analysis import logprob_rises
 from monitor.earlywarning.runs import RunRecord
-from monitor.probe_building.calibration import (
-    WARNING_MULTIPLE,
-    Units,
-    calibrated_detector,
-    feature_units,
-)
+from monitor.probe_building.calibration import Units, feature_units
 
 HEALTHY_DATASETS = ("secure-code", "good-medical")
 CALIBRATION_SEEDS = (100, 101, 102)  # the benchmark's seeds start at 0 and stay below 100
@@ -70,4 +66,4 @@ def with_logprob_unit(records: Sequence[RunRecord], features: Units) -> Calibrat
     """The probes' ``features`` units together with the log-probability probe's own."""
     logprob = [rise for record in records for _, rise in logprob_rises(record)[1:]]
     names = sorted(r.spec.run_name for r in records)
-    return Calibration(features, calibrated_detector(), max([*logprob, LOGPROB_FLOOR]), names)
+    return Calibration(features, CALIBRATED_DETECTOR, max([*logprob, LOGPROB_FLOOR]), names)

@@ -11,10 +11,7 @@ from the canary activations that healthy runs recorded at every check, in two st
    A drift-removed direction was fitted to these very runs, so its unit comes from held-out
    rises: each run against the direction fitted on the others.
 
-The thresholds are fixed multiples of the unit: a warning at 1.5 times the largest healthy
-rise held for two checks, a critical alert at 3 times, and a CUSUM that only accumulates what
-exceeds one unit. The multiples were chosen on the organism's calibration seeds and one
-development seed, never on its benchmark's seeds (``monitor.earlywarning``).
+The thresholds are ``monitor.core.units.CALIBRATED_DETECTOR``: fixed multiples of the unit.
 """
 
 from __future__ import annotations
@@ -24,9 +21,10 @@ from pathlib import Path
 
 import torch
 
-from monitor.core.detect import DetectorConfig, FeatureKey, RuleConfig
+from monitor.core.detect import DetectorConfig, FeatureKey
 from monitor.core.pack import FeatureCalibration, ProbePack, load_pack, write_calibration
 from monitor.core.scoring import feature_signs, score_activations
+from monitor.core.units import CALIBRATED_DETECTOR
 from monitor.probe_building.drift import (
     DRIFT_REMOVED_METHOD,
     add_drift_removed_directions,
@@ -34,9 +32,6 @@ from monitor.probe_building.drift import (
 )
 from monitor.trainer.recording import CheckRecording
 
-WARNING_MULTIPLE = 1.5
-CRITICAL_MULTIPLE = 3.0
-FOR_CHECKS = 2
 # A watched SAE latent that never fired on a healthy run has no excursion to measure; its
 # unit is then about one strong firing (~5) on one answer token of one of 16 canaries (~40
 # tokens each): below that, a change is a single token's noise.
@@ -48,26 +43,6 @@ Units = dict[str, dict[str, FeatureCalibration]]  # hook point -> feature -> uni
 
 class CalibrationError(ValueError):
     """Healthy runs that cannot calibrate this pack, with what to do about it."""
-
-
-def calibrated_detector() -> DetectorConfig:
-    """The thresholds that go with calibrated units (z = 1: the largest healthy rise)."""
-    return DetectorConfig(
-        rules={
-            "persistence": RuleConfig(
-                signal="zscore",
-                warning=WARNING_MULTIPLE,
-                critical=CRITICAL_MULTIPLE,
-                for_checks=FOR_CHECKS,
-            ),
-            "cusum": RuleConfig(
-                signal="cusum",
-                warning=3 * WARNING_MULTIPLE,
-                critical=3 * CRITICAL_MULTIPLE,
-            ),
-        },
-        cusum_slack=1.0,
-    )
 
 
 def feature_rises(pack: ProbePack, trajectories: Trajectories) -> dict[FeatureKey, list[float]]:
@@ -162,7 +137,7 @@ def calibrate_pack(
         pack_dir, {hook: [t[hook] for t in runs.values()] for hook in pack.hook_points}, list(runs)
     )
     units = feature_units(pack, runs)
-    return write_calibration(pack_dir, units, calibrated_detector()), units
+    return write_calibration(pack_dir, units, CALIBRATED_DETECTOR), units
 
 
 def calibrate_from_recordings(

@@ -10,12 +10,12 @@ import torch
 
 from monitor.core.pack import ProbePack, load_pack, write_calibration
 from monitor.core.scoring import feature_signs
-from monitor.core.units import feature_units
+from monitor.core.units import CRITICAL_MULTIPLE, WARNING_MULTIPLE, feature_units
 from monitor.earlywarning.bench import BenchPlan
 from monitor.earlywarning.calibration import calibrate
 from monitor.earlywarning.runs import EvalPoint, RunRecord, RunSpec
 from monitor.evals.stats import Proportion
-from monitor.probe_building.calibration import CRITICAL_MULTIPLE, LATENT_FLOOR, WARNING_MULTIPLE
+from monitor.probe_building.calibration import LATENT_FLOOR
 from monitor.probe_building.drift import add_drift_removed_directions
 from tests.factories import D_MODEL, make_pack
 

@@ -11,8 +11,7 @@ import torch
 
 from monitor.cli.main import main
 from monitor.core.pack import ProbePack, load_pack
-from monitor.core.units import feature_units
-from monitor.probe_building.calibration import calibrated_detector
+from monitor.core.units import CALIBRATED_DETECTOR, feature_units
 from monitor.probe_building.drift import DRIFT_REMOVED_METHOD
 from monitor.trainer.client import EmwatchClient, ServiceError
 from monitor.trainer.recording import CheckRecording
@@ -75,7 +74,7 @@ def test_calibrates_the_pack_from_recordings(
     scales = feature_units(calibrated)
     assert scales[(hook, "direction:em")] == pytest.approx(0.5)  # chat's rise at its last check
     assert set(scales) == {(h, f) for h, p in calibrated.hooks.items() for f in p.features}
-    assert calibrated.manifest.detector == calibrated_detector()
+    assert calibrated.manifest.detector == CALIBRATED_DETECTOR
     assert main(["probes", "show", str(pack.directory)]) == 0
     shown = capsys.readouterr().out
     assert "detector   persistence 1.5/3, cusum 4.5/9" in shown
