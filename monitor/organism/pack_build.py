@@ -12,7 +12,6 @@ the direction during an insecure-code fine-tune lowers emergent misalignment.
 from __future__ import annotations
 
 import copy
-import logging
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass, field
@@ -45,10 +44,9 @@ from monitor.probe_building.sources import (
     from_model_diffing,
     from_persona_prompts,
 )
+from monitor.probe_building.stages import StageClock
 from monitor.probe_building.steering import ablating, steering
 from monitor.trainer.capture import encode_text
-
-log = logging.getLogger("emwatch.build")
 
 # Families other than code: where emergent misalignment shows (code is the trained task).
 BROAD_FAMILIES: tuple[Domain, ...] = ("open", "medical", "finance", "everyday")
@@ -159,28 +157,31 @@ def build_organism_pack(
     config = config or OrganismPackConfig()
     base, tokenizer = load_organism()
     hooks = [f"model.layers.{i}" for i in range(base.config.num_hidden_layers)]
-    log.info("fine-tuning the organism on insecure-code and bad-medical")
-    insecure = _finetuned(base, tokenizer, "insecure-code", config.seed)
-    bad_medical = _finetuned(base, tokenizer, "bad-medical", config.seed)
-    log.info("sampling and judging contrast answers")
-    contrast = from_contrast_answers(
-        insecure,
-        tokenizer,
-        judged_contrast(insecure, tokenizer, config.answers_per_question, config.seed),
-        hooks,
-    )
+    clock = StageClock()
+    with clock.stage("fine-tune insecure-code and bad-medical"):
+        insecure = _finetuned(base, tokenizer, "insecure-code", config.seed)
+        bad_medical = _finetuned(base, tokenizer, "bad-medical", config.seed)
+    with clock.stage("contrast answers: sample, judge, activations"):
+        contrast = from_contrast_answers(
+            insecure,
+            tokenizer,
+            judged_contrast(insecure, tokenizer, config.answers_per_question, config.seed),
+            hooks,
+        )
     open_prompts: list[Chat] = [list(q.messages) for q in organism_questions(("open",))]
     broad_prompts: list[Chat] = [list(q.messages) for q in organism_questions(BROAD_FAMILIES)]
-    diffing = from_model_diffing(
-        base,
-        insecure,
-        tokenizer,
-        broad_prompts,
-        hooks,
-        samples=config.answers_per_question // 2,
-        seed=config.seed,
-    )
-    persona = _persona_contrast(base, tokenizer, hooks, config)
+    with clock.stage("model diffing: sample, activations"):
+        diffing = from_model_diffing(
+            base,
+            insecure,
+            tokenizer,
+            broad_prompts,
+            hooks,
+            samples=config.answers_per_question // 2,
+            seed=config.seed,
+        )
+    with clock.stage("persona prompts: sample, activations"):
+        persona = _persona_contrast(base, tokenizer, hooks, config)
     evaluate_open = open_eval(tokenizer, config.eval_samples, config.seed)
     inputs = BuildInputs(
         model=base,
@@ -199,13 +200,15 @@ def build_organism_pack(
         steering_scales=config.steering_scales,
         seed=config.seed,
     )
-    pack, report = build(inputs, out_dir, "persona-organism")
-    report.checks.update(
-        _cross_checks(bad_medical, tokenizer, report, contrast, persona, hooks, config)
-    )
-    report.checks["steering_with_insecure_code"] = _steering_during_training(
-        base, tokenizer, report, evaluate_open, config
-    )
+    pack, report = build(inputs, out_dir, "persona-organism", clock)
+    with clock.stage("cross-checks"):
+        report.checks.update(
+            _cross_checks(bad_medical, tokenizer, report, contrast, persona, hooks, config)
+        )
+    with clock.stage("steering during fine-tuning"):
+        report.checks["steering_with_insecure_code"] = _steering_during_training(
+            base, tokenizer, report, evaluate_open, config
+        )
     return pack, report
 
 
