@@ -103,7 +103,7 @@ def ingest_pack(work: Path) -> ProbePack:
 def ingest_benchmark(repeats: int, work: Path) -> dict[str, Any]:
     pack = ingest_pack(work)
     activations = {hook: torch.randn(N_PROMPTS, D_MODEL) for hook in HOOKS}
-    check = Check("bench", 0, "p" * 64, activations)
+    check = Check("bench", 0, "c" * 64, activations)
     binary = encode_check(check, dtype="float32")
     binary16 = encode_check(check, dtype="float16")
     as_json = json.dumps({hook: tensor.tolist() for hook, tensor in activations.items()}).encode()
@@ -125,7 +125,7 @@ def ingest_benchmark(repeats: int, work: Path) -> dict[str, Any]:
             n_http = repeats * 2
             start = time.perf_counter()
             for step in range(n_http):
-                body = encode_check(Check("bench", step, "p" * 64, activations), dtype="float16")
+                body = encode_check(Check("bench", step, "c" * 64, activations), dtype="float16")
                 client.send_check("bench", body)
             http_s = (time.perf_counter() - start) / n_http
     finally:

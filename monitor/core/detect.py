@@ -134,6 +134,10 @@ class OutOfOrderError(ValueError):
     """A check older than the last one observed; rebuild the detector from the full series."""
 
 
+class PromptCountError(ValueError):
+    """A check has another number of prompts than the baseline; the message names both."""
+
+
 @dataclass
 class _Track:
     over: int = 0
@@ -196,6 +200,8 @@ class Detector:
             raise ValueError(f"features {sorted(scores)} differ from {sorted(self.signs)}")
         if state.baseline_step is None:
             self._set_baseline(step, scores)
+        else:
+            self._check_prompt_counts(scores)  # before any state changes
         state.last_step = step
         signals = {key: self._signal(key, values) for key, values in scores.items()}
         changed = [
@@ -222,11 +228,19 @@ class Detector:
             )
             state.cusum[key] = 0.0
 
+    def _check_prompt_counts(self, scores: Mapping[FeatureKey, Sequence[float]]) -> None:
+        state = self._state
+        for key, values in scores.items():
+            if len(values) != len(state.baseline[key]):
+                raise PromptCountError(
+                    f"the check has {len(values)} prompts for {key[0]} {key[1]}, the baseline "
+                    f"check (step {state.baseline_step}) had {len(state.baseline[key])}; send "
+                    "the same canary prompts with every check"
+                )
+
     def _signal(self, key: FeatureKey, values: Sequence[float]) -> FeatureSignal:
         state = self._state
         baseline = state.baseline[key]
-        if len(values) != len(baseline):
-            raise ValueError(f"{key}: {len(values)} prompts, baseline had {len(baseline)}")
         shift = self.signs[key] * _mean([v - b for v, b in zip(values, baseline, strict=True)])
         zscore = shift / state.scales[key]
         state.cusum[key] = max(0.0, state.cusum[key] + zscore - self.config.cusum_slack)

@@ -7,6 +7,7 @@ from monitor.core.detect import (
     Detector,
     DetectorConfig,
     OutOfOrderError,
+    PromptCountError,
     RuleConfig,
     Severity,
 )
@@ -130,3 +131,14 @@ def test_config_validation() -> None:
         RuleConfig(signal="zscore", warning=5.0, critical=2.0)
     with pytest.raises(ValueError, match="needs a warning or a critical"):
         RuleConfig(signal="zscore")
+
+
+def test_a_check_with_another_prompt_count_is_named_and_changes_nothing() -> None:
+    detector = Detector(DetectorConfig(), {KEY: 1})
+    detector.observe(0, _scores(0.0), at=0)
+    before = detector.to_state()
+    with pytest.raises(
+        PromptCountError, match="has 3 prompts .* baseline check \\(step 0\\) had 4"
+    ):
+        detector.observe(10, {KEY: [1.0, 2.0, 3.0]}, at=1)
+    assert detector.to_state() == before
