@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 import torch
 from fastapi import FastAPI
 
 from monitor import __version__
 from service.auth import Scope, ensure_token
-from service.errors import install_error_handlers
+from service.check_input import CheckLimits
+from service.errors import CatchAll, install_error_handlers
 from service.ingest import IngestService
 from service.limits import BodySizeLimit
 from service.metrics import ServiceMetrics
@@ -33,23 +35,25 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     settings = settings or ServiceSettings()
     torch.set_num_threads(settings.torch_threads)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = Store(connect(settings.resolved_database_url()))
+    limits = settings.database_limits()
+    store = Store(connect(settings.resolved_database_url(), limits), limits)
     if settings.bootstrap_token:
         ensure_token(store, settings.bootstrap_token, "bootstrap", {Scope.ADMIN})
     registry = PackRegistry(store, settings.data_dir, settings.max_pack_bytes * 4)
     service_metrics = ServiceMetrics(store)
-    services = Services(
-        settings, store, registry, IngestService(store, registry, service_metrics), service_metrics
-    )
+    check_limits = CheckLimits(settings.max_prompts_per_check, settings.max_abs_activation)
+    ingest = IngestService(store, registry, service_metrics, check_limits)
+    services = Services(settings, store, registry, ingest, service_metrics)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.ready_threads = anyio.CapacityLimiter(2)  # readiness never queues on requests
         yield
         store.engine.dispose()
 
     app = FastAPI(title="emwatch", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.services = services
-    install_error_handlers(app)
+    install_error_handlers(app, retry_after_s=settings.db_timeout_s)
     for module in (health, packs, runs, checks, tokens, metrics, notifications):
         app.include_router(module.router)
     app.add_middleware(
@@ -57,4 +61,5 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         default_limit=settings.max_json_bytes,
         limits={"/checks": settings.max_check_bytes, "/probe-packs": settings.max_pack_bytes},
     )
+    app.add_middleware(CatchAll)
     return app

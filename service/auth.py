@@ -18,7 +18,7 @@ from service.store.records import TokenRecord
 
 
 class Scope(StrEnum):
-    INGEST = "ingest"  # create runs, register packs, send checks, finish runs
+    INGEST = "ingest"  # register packs, create runs; send checks to, finish, resume its own runs
     READ = "read"  # every GET, /metrics when protected
     ADMIN = "admin"  # tokens, deleting runs and packs; implies the others
 
@@ -69,8 +69,8 @@ def _store(
     return f"{PREFIX}_{token_id}_{secret}", record
 
 
-def authenticate(store: Store, authorization: str | None, needed: Scope) -> TokenRecord:
-    """Check an ``Authorization`` header for a live token holding ``needed`` (or admin)."""
+def authenticate(store: Store, authorization: str | None, *needed: Scope) -> TokenRecord:
+    """Check an ``Authorization`` header for a live token holding one of ``needed`` (or admin)."""
     if not authorization:
         raise AuthError(
             401,
@@ -88,9 +88,10 @@ def authenticate(store: Store, authorization: str | None, needed: Scope) -> Toke
         raise AuthError(401, "invalid token")
     if record.revoked_at is not None:
         raise AuthError(401, f"token {record.name!r} was revoked")
-    if needed not in record.scopes and Scope.ADMIN not in record.scopes:
+    if not record.scopes & {*needed, Scope.ADMIN}:
         held = ", ".join(sorted(record.scopes)) or "none"
+        wanted = " or ".join(f"'{scope}'" for scope in needed)
         raise AuthError(
-            403, f"token {record.name!r} has scopes [{held}]; this endpoint needs '{needed}'"
+            403, f"token {record.name!r} has scopes [{held}]; this endpoint needs {wanted}"
         )
     return record

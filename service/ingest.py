@@ -1,34 +1,39 @@
-"""Ingesting a check: decode, validate against the run and its pack, score, detect, store.
+"""Ingesting a check: decode, admit, score, then detect and store in one locked transaction.
+
+Decoding and scoring need only the pack and happen before the transaction. Everything that
+depends on the run's series happens inside ``Store.with_locked_run``: the check's step is
+looked up, the detector replayed from the nearest saved state (``service/replay.py``), and the
+check, its scores, the replayed checks' new states, the alerts and the run row are written,
+all while holding the run's lock. So concurrent checks of one run, on any number of replicas,
+serialise on the database and each sees the series as the one before it left it.
 
 Idempotent on (run, step): a repeat of a stored check is answered from the store, the same key
-with different content is a conflict. Checks may arrive out of order (a trainer replaying its
-spool after an outage); then the run's detector is rebuilt from the full stored series so the
-result is the same as if every check had arrived in order.
+with different content is a conflict.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
-from monitor.core.detect import Alert, AlertState, Detector, DetectorConfig, Observation
+from monitor.core.detect import Alert, AlertState, Observation
 from monitor.core.pack import ProbePack
-from monitor.core.scoring import ScoringError, feature_signs, score_activations
-from monitor.core.units import feature_units
-from monitor.core.wire import Check, WireFormatError, content_hash, decode_check
+from monitor.core.scoring import ScoringError, score_activations
+from monitor.core.wire import Check, content_hash
+from service.access import require_run_writer
+from service.check_input import CheckLimits, ScoringCopies, read_check
 from service.errors import ApiError
 from service.metrics import ServiceMetrics
 from service.packs import PackRegistry
+from service.replay import DetectorSpec, replay
 from service.schemas import AlertOut, CheckResult, SignalOut
 from service.store import Store
-from service.store.records import AlertRow, RunRecord, ScoreRow, StoredCheck
-from service.store.store import DuplicateKeyError, StaleRunError
+from service.store.errors import UnknownRunError
+from service.store.locked_run import LockedRun, NewCheck
+from service.store.records import AlertRow, RunRecord, StoredCheck, TokenRecord
 
-_MAX_ATTEMPTS = 5
 
-
-def _alert_row(alert: Alert) -> AlertRow:
+def alert_row(alert: Alert) -> AlertRow:
     return AlertRow(
         alert.alert_id,
         alert.hook_point,
@@ -48,41 +53,56 @@ def _alert_row(alert: Alert) -> AlertRow:
     )
 
 
-def _score_rows(
-    observation: Observation, per_prompt: Mapping[tuple[str, str], Sequence[float]]
-) -> list[ScoreRow]:
-    return [
-        ScoreRow(
-            observation.step,
-            hook,
-            feature,
-            s.value,
-            s.zscore,
-            s.cusum,
-            [float(v) for v in per_prompt[(hook, feature)]],
+def unknown_run(name: str) -> ApiError:
+    return ApiError(
+        404, "unknown_run", f"no run named {name!r}; create it first with POST /v1/runs"
+    )
+
+
+def _admit(run: RunRecord, check: Check, token: TokenRecord) -> None:
+    """Refuse a check the run cannot take; called before scoring and again under the lock."""
+    require_run_writer(token, run)
+    if run.status != "running":
+        raise ApiError(
+            409,
+            "run_not_running",
+            f"run {run.name!r} is {run.status}; set its status back to running to add checks",
         )
-        for (hook, feature), s in observation.signals.items()
-    ]
+    if run.prompt_set_hash and run.prompt_set_hash != check.prompt_set_hash:
+        raise ApiError(
+            422,
+            "prompt_set_mismatch",
+            f"run {run.name!r} uses canary prompt set {run.prompt_set_hash[:12]}… but this "
+            f"check was taken on {check.prompt_set_hash[:12]}…; keep one canary set for the "
+            "whole run",
+        )
+    if run.n_prompts is not None and run.n_prompts != check.n_prompts:
+        raise ApiError(
+            422,
+            "prompt_count_mismatch",
+            f"the check carries {check.n_prompts} prompts per hook point but run "
+            f"{run.name!r} has {run.n_prompts} in every check since its first; send the same "
+            "canary prompts with every check",
+        )
 
 
 class IngestService:
-    def __init__(self, store: Store, packs: PackRegistry, metrics: ServiceMetrics) -> None:
+    def __init__(
+        self, store: Store, packs: PackRegistry, metrics: ServiceMetrics, limits: CheckLimits
+    ) -> None:
         self.store = store
         self.packs = packs
         self.metrics = metrics
-        self._run_locks: dict[str, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
+        self.limits = limits
 
-    def _lock(self, run: str) -> threading.Lock:
-        with self._locks_guard:
-            return self._run_locks.setdefault(run, threading.Lock())
-
-    def ingest(self, run_name: str, body: bytes) -> tuple[CheckResult, bool]:
+    def ingest(
+        self, run_name: str, body: bytes | bytearray, token: TokenRecord
+    ) -> tuple[CheckResult, bool]:
         """Returns the result and whether it was newly stored (False: an exact repeat)."""
         started = time.perf_counter()
         outcome = "error"
         try:
-            result, outcome = self._ingest(run_name, body)
+            result, outcome = self._ingest(run_name, body, token)
             return result, outcome == "stored"
         except ApiError as exc:
             outcome = {404: "unknown_run", 409: "conflict"}.get(exc.status, "invalid")
@@ -91,123 +111,86 @@ class IngestService:
             self.metrics.checks_received.labels(outcome).inc()
             self.metrics.ingest_duration.observe(time.perf_counter() - started)
 
-    def _ingest(self, run_name: str, body: bytes) -> tuple[CheckResult, str]:
-        try:
-            check = decode_check(body)
-        except WireFormatError as exc:
-            raise ApiError(400, "invalid_check", str(exc)) from exc
+    def _ingest(
+        self, run_name: str, body: bytes | bytearray, token: TokenRecord
+    ) -> tuple[CheckResult, str]:
+        check = read_check(body, self.limits)
         if check.run != run_name:
             raise ApiError(
                 422,
                 "run_mismatch",
                 f"the check is for run {check.run!r} but was sent to run {run_name!r}",
             )
-        with self._lock(run_name):
-            for _ in range(_MAX_ATTEMPTS):
-                run = self._running_run(run_name)
-                pack = self.packs.load(run.probe_pack)
-                try:
-                    return self._ingest_into(run, pack, check)
-                except StaleRunError:
-                    continue  # another process stored a check of this run first; redo
-        raise ApiError(503, "busy", f"run {run_name!r} is receiving concurrent checks; retry")
-
-    def _running_run(self, run_name: str) -> RunRecord:
         run = self.store.get_run(run_name)
         if run is None:
-            raise ApiError(
-                404, "unknown_run", f"no run named {run_name!r}; create it first with POST /v1/runs"
-            )
-        if run.status != "running":
-            raise ApiError(
-                409,
-                "run_not_running",
-                f"run {run_name!r} is {run.status}; set its status back to running to add checks",
-            )
-        return run
-
-    def _ingest_into(
-        self, run: RunRecord, pack: ProbePack, check: Check
-    ) -> tuple[CheckResult, str]:
-        digest = content_hash(check)
-        stored_hash = self.store.check_hash(run.run_id, check.step)
-        if stored_hash is not None:
-            return self._repeat(run, check, digest, stored_hash), "duplicate"
-        if run.prompt_set_hash and run.prompt_set_hash != check.prompt_set_hash:
-            raise ApiError(
-                422,
-                "prompt_set_mismatch",
-                f"run {run.name!r} uses canary prompt set {run.prompt_set_hash[:12]}… "
-                f"but this check was taken on {check.prompt_set_hash[:12]}…; keep one "
-                "canary set for the whole run",
-            )
+            raise unknown_run(run_name)
+        _admit(run, check, token)
+        pack = self.packs.load_for(run)
         try:
             per_prompt = {
                 key: values.tolist()
-                for key, values in score_activations(pack, check.activations).items()
+                for key, values in score_activations(pack, ScoringCopies(check)).items()
             }
         except ScoringError as exc:
             raise ApiError(422, "incompatible_activations", str(exc)) from exc
+        digest = content_hash(check)
         received_at = time.time()
-        detector, observation, rows = self._detect(run, pack, check.step, per_prompt, received_at)
         try:
-            self.store.record_check(
-                run,
-                step=check.step,
-                content_hash=digest,
-                received_at=received_at,
-                prompt_set_hash=check.prompt_set_hash,
-                score_rows=rows,
-                alerts=[_alert_row(a) for a in detector.alerts()],
-                detector_state=detector.to_state(),
-                replace_scores=len(rows) > len(observation.signals),
+            return self.store.with_locked_run(
+                run_name,
+                lambda locked: self._record(
+                    locked, pack, check, token, digest, per_prompt, received_at
+                ),
             )
-        except DuplicateKeyError:
-            stored_hash = self.store.check_hash(run.run_id, check.step)
-            assert stored_hash is not None
-            return self._repeat(run, check, digest, stored_hash), "duplicate"
-        return self._result(run.name, check.step, observation, detector.alerts(), False), "stored"
+        except UnknownRunError as exc:  # deleted while this check was being scored
+            raise unknown_run(run_name) from exc
 
-    def _detect(
+    def _record(
         self,
-        run: RunRecord,
+        locked: LockedRun,
         pack: ProbePack,
-        step: int,
+        check: Check,
+        token: TokenRecord,
+        digest: str,
         per_prompt: dict[tuple[str, str], list[float]],
         received_at: float,
-    ) -> tuple[Detector, Observation, list[ScoreRow]]:
-        """Observe the new check; rebuild from the stored series when it is out of order.
+    ) -> tuple[CheckResult, str]:
+        run = locked.run
+        stored_hash = locked.check_hash(check.step)
+        if stored_hash is not None:
+            require_run_writer(token, run)
+            return self._repeat(locked, check, digest, stored_hash), "duplicate"
+        _admit(run, check, token)
+        new = StoredCheck(check.step, received_at, per_prompt)
+        result = replay(locked, DetectorSpec.of(run, pack), check.step, new)
+        locked.write_series(
+            result.after_step, NewCheck(check.step, digest, received_at), result.replayed
+        )
+        alerts = result.detector.alerts()
+        locked.replace_alerts([alert_row(a) for a in alerts])
+        locked.update_run(
+            n_checks=run.n_checks + 1,
+            last_step=check.step if run.last_step is None else max(check.step, run.last_step),
+            last_check_at=received_at,
+            baseline_step=result.detector.baseline_step,
+            prompt_set_hash=check.prompt_set_hash,
+            n_prompts=check.n_prompts,
+        )
+        observation = result.observations[check.step]
+        return _result(run.name, observation, alerts), "stored"
 
-        Returns the detector, the new check's observation and the score rows to write: just the
-        new check's when appended, every check's when rebuilt (later z-scores and CUSUMs move).
-        """
-        config = DetectorConfig.model_validate(run.detector_config)
-        signs, scales = feature_signs(pack), feature_units(pack)
-        if run.detector_state is not None and step > (run.last_step or -1):
-            detector = Detector.from_state(config, signs, scales, run.detector_state)
-            appended = detector.observe(step, per_prompt, received_at)
-            return detector, appended, _score_rows(appended, per_prompt)
-        series = [*self.store.stored_checks(run.run_id), StoredCheck(step, received_at, per_prompt)]
-        detector = Detector(config, signs, scales)
-        rows: list[ScoreRow] = []
-        observations = {}
-        for stored in sorted(series, key=lambda c: c.step):
-            observations[stored.step] = detector.observe(
-                stored.step, stored.per_prompt, stored.received_at
-            )
-            rows.extend(_score_rows(observations[stored.step], stored.per_prompt))
-        return detector, observations[step], rows
-
-    def _repeat(self, run: RunRecord, check: Check, digest: str, stored_hash: str) -> CheckResult:
+    @staticmethod
+    def _repeat(locked: LockedRun, check: Check, digest: str, stored_hash: str) -> CheckResult:
+        run = locked.run
         if stored_hash != digest:
             raise ApiError(
                 409,
                 "step_conflict",
-                f"run {run.name!r} already has a different check at step {check.step}"
-                "; checks are immutable: send a new step, or a new run name if the "
-                "training restarted from scratch",
+                f"run {run.name!r} already has a different check at step {check.step}; checks "
+                "are immutable: send a new step, resume the run from an earlier step (POST "
+                f"/v1/runs/{run.name}/resume) if training restarted from a checkpoint, or use a "
+                "new run name if it restarted from scratch",
             )
-        rows = self.store.score_series(run.run_id, since_step=check.step)
         signals = [
             SignalOut(
                 hook_point=r.hook_point,
@@ -216,25 +199,20 @@ class IngestService:
                 zscore=r.zscore,
                 cusum=r.cusum,
             )
-            for r in rows
-            if r.step == check.step
+            for r in locked.scores_at(check.step)
         ]
-        active = [
-            AlertOut.of(a)
-            for a in self.store.list_alerts(run.run_id)
-            if a.state != AlertState.RESOLVED.value
-        ]
+        active = [AlertOut.of(a) for a in locked.alerts() if a.state != AlertState.RESOLVED.value]
         return CheckResult(
             run=run.name, step=check.step, duplicate=True, signals=signals, alerts=active
         )
 
-    @staticmethod
-    def _result(
-        run: str, step: int, observation: Observation, alerts: list[Alert], duplicate: bool
-    ) -> CheckResult:
-        signals = [
-            SignalOut(hook_point=h, feature=f, value=s.value, zscore=s.zscore, cusum=s.cusum)
-            for (h, f), s in observation.signals.items()
-        ]
-        active = [AlertOut.of(_alert_row(a)) for a in alerts if a.state != AlertState.RESOLVED]
-        return CheckResult(run=run, step=step, duplicate=duplicate, signals=signals, alerts=active)
+
+def _result(run: str, observation: Observation, alerts: Sequence[Alert]) -> CheckResult:
+    signals = [
+        SignalOut(hook_point=h, feature=f, value=s.value, zscore=s.zscore, cusum=s.cusum)
+        for (h, f), s in observation.signals.items()
+    ]
+    active = [AlertOut.of(alert_row(a)) for a in alerts if a.state != AlertState.RESOLVED]
+    return CheckResult(
+        run=run, step=observation.step, duplicate=False, signals=signals, alerts=active
+    )

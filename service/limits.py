@@ -1,4 +1,4 @@
-"""Request-size limits as pure ASGI middleware.
+"""Request-size limits as pure ASGI middleware, and reading a body without a second copy.
 
 It rejects an oversized body from its Content-Length before the app sees it, and counts bytes
 as they stream in for chunked bodies, so no request can make the service buffer more than the
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -84,3 +85,25 @@ async def _reject(send: Send, limit: int, size: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+async def read_body(request: Request) -> bytearray:
+    """The request body in one writable buffer, filled as it streams in.
+
+    Starlette's ``request.body()`` keeps every chunk and then joins them, holding the body
+    twice; this allocates it once (its size is known from Content-Length, already checked
+    against the limit) and lets decoded tensors view it in place.
+    """
+    declared = request.headers.get("content-length", "")
+    if not declared.isdigit():
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+        return body
+    body = bytearray(int(declared))
+    filled = 0
+    async for chunk in request.stream():
+        body[filled : filled + len(chunk)] = chunk
+        filled += len(chunk)
+    del body[filled:]  # a client that sent less than it declared
+    return body

@@ -11,7 +11,10 @@ SAE latent), rule, severity, outcome.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -25,7 +28,7 @@ from prometheus_client.registry import Collector
 
 from monitor.core.detect import DetectorConfig, Severity
 from service.store import Store
-from service.store.records import RunRecord
+from service.store.records import MetricsSnapshot
 
 PREFIX = "emwatch_"
 RUN_INFO = "emwatch_run_info"
@@ -49,19 +52,22 @@ INGEST_OUTCOMES = ("stored", "duplicate", "conflict", "invalid", "unknown_run", 
 
 
 class RunStateCollector(Collector):
-    """Scores, alerts and thresholds of every running run, read from the store per scrape."""
+    """Scores, alerts and thresholds of every running run, read from the store per scrape.
+
+    One snapshot of four queries whatever the number of runs (``Store.metrics_snapshot``), so
+    a scrape costs a few rows per run rather than a few queries per run.
+    """
 
     def __init__(self, store: Store) -> None:
         self.store = store
 
     def collect(self) -> Iterator[Metric]:
-        all_runs = self.store.list_runs()
-        runs = [run for run in all_runs if run.status == "running"]
+        snapshot = self.store.metrics_snapshot()
         by_status = GaugeMetricFamily(
             RUNS, "Runs known to the service, by status.", labels=["status"]
         )
         for status in ("running", "finished", "failed"):
-            by_status.add_metric([status], sum(r.status == status for r in all_runs))
+            by_status.add_metric([status], snapshot.runs_by_status.get(status, 0))
         yield by_status
 
         info = GaugeMetricFamily(
@@ -81,19 +87,20 @@ class RunStateCollector(Collector):
             "Alert threshold of a detector rule, in its signal's units.",
             labels=["run", "rule", "signal", "severity"],
         )
-        for run in runs:
+        for run in snapshot.running:
             info.add_metric([run.name, run.probe_pack, run.model_id], 1)
             checks.add_metric([run.name], run.n_checks)
             if run.last_step is not None and run.last_check_at is not None:
                 last_step.add_metric([run.name], run.last_step)
                 last_check.add_metric([run.name], run.last_check_at)
-            for rule_name, rule in DetectorConfig.model_validate(run.detector_config).rules.items():
+            for rule_name, rule in _detector(run.detector_config).rules.items():
                 for severity, threshold in rule.thresholds():
                     thresholds.add_metric([run.name, rule_name, rule.signal, severity], threshold)
         yield from (info, checks, last_step, last_check, thresholds)
-        yield from self._scores_and_alerts(runs)
+        yield from self._scores_and_alerts(snapshot)
 
-    def _scores_and_alerts(self, runs: list[RunRecord]) -> Iterator[Metric]:
+    @staticmethod
+    def _scores_and_alerts(snapshot: MetricsSnapshot) -> Iterator[Metric]:
         labels = ["run", "hook_point", "feature"]
         value = GaugeMetricFamily(
             SCORE,
@@ -118,29 +125,37 @@ class RunStateCollector(Collector):
             "1 if any rule's alert for the feature is pending at this severity.",
             labels=alert_labels,
         )
-        latest = self.store.latest_scores(runs)
-        for run in runs:
-            features = [(row.hook_point, row.feature) for row in latest.get(run.run_id, [])]
-            for row in latest.get(run.run_id, []):
+        for run in snapshot.running:
+            rows = snapshot.latest_scores.get(run.run_id, [])
+            for row in rows:
                 key = [run.name, row.hook_point, row.feature]
                 value.add_metric(key, row.value)
                 zscore.add_metric(key, row.zscore)
                 cusum.add_metric(key, row.cusum)
             active = {
                 (a.hook_point, a.feature, a.severity, a.state)
-                for a in self.store.list_alerts(run.run_id)
-                if a.state != "resolved"
+                for a in snapshot.active_alerts.get(run.run_id, [])
             }
-            for hook_point, feature in features:
+            for row in rows:
                 for severity in Severity:
-                    key = [run.name, hook_point, feature, severity.value]
+                    key = [run.name, row.hook_point, row.feature, severity.value]
                     firing.add_metric(
-                        key, float((hook_point, feature, severity, "firing") in active)
+                        key, float((row.hook_point, row.feature, severity, "firing") in active)
                     )
                     pending.add_metric(
-                        key, float((hook_point, feature, severity, "pending") in active)
+                        key, float((row.hook_point, row.feature, severity, "pending") in active)
                     )
         yield from (value, zscore, cusum, firing, pending)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_detector(config_json: str) -> DetectorConfig:
+    return DetectorConfig.model_validate_json(config_json)
+
+
+def _detector(config: dict[str, Any]) -> DetectorConfig:
+    """Runs share a handful of configurations; validate each once, not once per scrape."""
+    return _parsed_detector(json.dumps(config, sort_keys=True))
 
 
 class ServiceMetrics:

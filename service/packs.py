@@ -17,8 +17,8 @@ from monitor.core.pack import ProbePack, ProbePackError, load_pack
 from monitor.core.pack.archive import extract_archive
 from service.errors import ApiError
 from service.store import Store
-from service.store.records import PackRecord
-from service.store.store import DuplicateKeyError
+from service.store.errors import DuplicateKeyError
+from service.store.records import PackRecord, RunRecord
 
 
 class PackRegistry:
@@ -76,6 +76,12 @@ class PackRegistry:
         target = self.root / content_hash
         if not target.exists():
             shutil.move(str(unpacked), target)
+
+    def load_for(self, run: RunRecord) -> ProbePack:
+        """The run's pack, from memory when loaded before: no query on the hot path."""
+        with self._lock:
+            cached = self._loaded.get(run.pack_hash)
+        return cached if cached is not None else self.load(run.probe_pack)
 
     def load(self, name: str) -> ProbePack:
         """The loaded pack registered under ``name``; unpacked from the database if needed."""

@@ -9,8 +9,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from monitor.core.detect import DetectorConfig
 from monitor.core.naming import RUN_NAME_PATTERN
+from monitor.core.wire import MAX_STEP
 from service.auth import Scope
-from service.store.records import AlertRow, PackRecord, RunRecord, ScoreRow, TokenRecord
+from service.store.records import (
+    AlertRow,
+    PackRecord,
+    ResumeRecord,
+    RunRecord,
+    ScoreRow,
+    TokenRecord,
+)
 
 RunName = Annotated[str, Field(pattern=RUN_NAME_PATTERN, description="Run name.")]
 LabelKey = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
@@ -90,11 +98,34 @@ class RunUpdate(_Body):
     status: Literal["running", "finished", "failed"]
 
 
+class ResumeRequest(_Body):
+    from_step: int = Field(
+        ge=0,
+        le=MAX_STEP,
+        description="The step training restarted from: every check after it is superseded.",
+    )
+    reopen: bool = Field(default=False, description="Set a finished or failed run running again.")
+
+
+class ResumeOut(BaseModel):
+    from_step: int
+    at: datetime
+    superseded: int = Field(description="Checks this resume superseded.")
+
+    @classmethod
+    def of(cls, record: ResumeRecord) -> ResumeOut:
+        return cls(
+            from_step=record.from_step,
+            at=datetime.fromtimestamp(record.at, UTC),
+            superseded=record.superseded,
+        )
+
+
 class RunOut(BaseModel):
     name: str
     probe_pack: str
     model_id: str
-    status: str
+    status: Literal["running", "finished", "failed"]
     labels: dict[str, str]
     detector: DetectorConfig
     prompt_set_hash: str | None
@@ -104,10 +135,15 @@ class RunOut(BaseModel):
     last_check_at: datetime | None
     created_at: datetime
     finished_at: datetime | None
+    created_by: str | None = Field(
+        description="Id of the token that created the run: it (or an admin) may change the run."
+    )
+    resumes: list[ResumeOut] = Field(
+        description="Resumes that superseded checks, oldest first (POST /v1/runs/{run}/resume)."
+    )
 
     @classmethod
-    def of(cls, run: RunRecord) -> RunOut:
-        state = run.detector_state or {}
+    def of(cls, run: RunRecord, resumes: list[ResumeRecord]) -> RunOut:
         return cls(
             name=run.name,
             probe_pack=run.probe_pack,
@@ -117,12 +153,18 @@ class RunOut(BaseModel):
             detector=DetectorConfig.model_validate(run.detector_config),
             prompt_set_hash=run.prompt_set_hash,
             n_checks=run.n_checks,
-            baseline_step=state.get("baseline_step"),
+            baseline_step=run.baseline_step,
             last_step=run.last_step,
             last_check_at=timestamp(run.last_check_at),
             created_at=datetime.fromtimestamp(run.created_at, UTC),
             finished_at=timestamp(run.finished_at),
+            created_by=run.created_by,
+            resumes=[ResumeOut.of(r) for r in resumes],
         )
+
+
+class ResumedRunOut(RunOut):
+    superseded: int = Field(description="Checks this call superseded (0 when repeated).")
 
 
 # -- checks, scores, alerts --------------------------------------------------------------------
@@ -190,6 +232,9 @@ class ScorePointOut(BaseModel):
     zscore: float
     cusum: float
     per_prompt: list[float]
+    superseded: bool = Field(
+        description="From a check a resume superseded (only with include_superseded=true)."
+    )
 
     @classmethod
     def of(cls, row: ScoreRow) -> ScorePointOut:

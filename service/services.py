@@ -6,7 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from monitor.core.naming import check_run_name
 from service.auth import Scope, authenticate
@@ -28,23 +29,38 @@ class Services:
     metrics: ServiceMetrics
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    """Async: it only reads app state, so it need not take a worker thread."""
     services: Services = request.app.state.services
     return services
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 
+# Only documents the scheme in the OpenAPI; ``authenticate`` does the checking.
+BEARER = HTTPBearer(
+    auto_error=False,
+    bearerFormat="emw_<id>_<secret>",
+    description="An emwatch token. Scopes: ingest (trainers), read (dashboards), admin.",
+)
 
-def require(scope: Scope) -> Callable[..., TokenRecord]:
-    """A dependency that admits a request only with a token holding ``scope`` (or admin)."""
+
+def require(*scopes: Scope) -> Callable[..., TokenRecord]:
+    """A dependency that admits a request only with a token holding one of ``scopes`` (or
+    admin), and hands the token to the route."""
 
     def dependency(
-        services: ServicesDep, authorization: Annotated[str | None, Header()] = None
+        request: Request,
+        services: ServicesDep,
+        _documented: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],
     ) -> TokenRecord:
-        return authenticate(services.store, authorization, scope)
+        # Read the header ourselves: HTTPBearer cannot tell "no token" from "Basic ...".
+        return authenticate(services.store, request.headers.get("authorization"), *scopes)
 
     return dependency
+
+
+IngestToken = Annotated[TokenRecord, Depends(require(Scope.INGEST))]
 
 
 def valid_run_name(run: str) -> str:

@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service.store import DatabaseLimits
+
 MiB = 1024 * 1024
 
 
@@ -34,6 +36,34 @@ class ServiceSettings(BaseSettings):
     metrics_require_token: bool = Field(
         default=False, description="Require a 'read' token on /metrics (Prometheus supports it)."
     )
+    max_prompts_per_check: int = Field(
+        default=1024,
+        gt=0,
+        description="Most canary prompts one check may carry (emwatch's canary sets have 16-64).",
+    )
+    max_abs_activation: float = Field(
+        default=1e6,
+        gt=0,
+        description="Largest magnitude of an activation value a check may carry; residual "
+        "streams stay far below, and a larger value would swamp the run's CUSUM for good.",
+    )
+    db_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="Longest wait on the database for one request: connecting, a pooled "
+        "connection, a lock, a transaction. Past it the request answers 503 with Retry-After.",
+    )
+    db_pool_size: int = Field(default=10, gt=0, description="Database connections kept open.")
+    db_pool_overflow: int = Field(
+        default=20, ge=0, description="Extra database connections opened under load."
+    )
+    ready_timeout_s: float = Field(
+        default=1.0, gt=0, description="Longest /v1/ready waits for the database to take a write."
+    )
+
+    def database_limits(self) -> DatabaseLimits:
+        return DatabaseLimits(self.db_timeout_s, self.db_pool_size, self.db_pool_overflow)
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -4,21 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from monitor.core.wire import MEDIA_TYPE
+from monitor.core.wire import MAX_STEP, MEDIA_TYPE
 from service.auth import Scope
 from service.errors import ApiError
-from service.schemas import (
-    AlertListOut,
-    AlertOut,
-    CheckResult,
-    ErrorOut,
-    ScorePointOut,
-    ScoreSeriesOut,
-)
-from service.services import RunDep, ServicesDep, require, valid_run_name
+from service.limits import read_body
+from service.schemas import AlertListOut, AlertOut, CheckResult, ScorePointOut, ScoreSeriesOut
+from service.services import IngestToken, RunDep, ServicesDep, require, valid_run_name
 
 router = APIRouter(prefix="/v1/runs/{run}", tags=["checks"])
 
@@ -37,25 +31,19 @@ _CHECK_DOC = {
     response_model=CheckResult,
     status_code=201,
     openapi_extra=_CHECK_DOC,
-    responses={
-        200: {"model": CheckResult, "description": "Exact repeat, stored once"},
-        400: {"model": ErrorOut},
-        404: {"model": ErrorOut},
-        409: {"model": ErrorOut},
-        413: {"model": ErrorOut},
-        415: {"model": ErrorOut},
-        422: {"model": ErrorOut},
-    },
-    dependencies=[Depends(require(Scope.INGEST))],
+    responses={200: {"model": CheckResult, "description": "Exact repeat, stored once"}},
 )
 async def ingest_check(
     run: Annotated[str, Depends(valid_run_name)],
     request: Request,
     response: Response,
     services: ServicesDep,
-    content_type: Annotated[str | None, Header()] = None,
+    token: IngestToken,
 ) -> CheckResult:
-    """Score a check against the run's probe pack and update its detector."""
+    """Score a check against the run's probe pack and update its detector.
+
+    Only the token that created the run, or an admin, may send its checks."""
+    content_type = request.headers.get("content-type")
     if (content_type or "").split(";")[0].strip() != MEDIA_TYPE:
         raise ApiError(
             415,
@@ -63,38 +51,35 @@ async def ingest_check(
             f"send checks as {MEDIA_TYPE} (the bytes of monitor.core.wire.encode_check), "
             f"not {content_type or 'no content type'}",
         )
-    body = await request.body()
-    result, stored = await run_in_threadpool(services.ingest.ingest, run, body)
+    body = await read_body(request)
+    result, stored = await run_in_threadpool(services.ingest.ingest, run, body, token)
     response.status_code = 201 if stored else 200
     return result
 
 
-@router.get(
-    "/scores",
-    response_model=ScoreSeriesOut,
-    responses={404: {"model": ErrorOut}},
-    dependencies=[Depends(require(Scope.READ))],
-)
+@router.get("/scores", response_model=ScoreSeriesOut, dependencies=[Depends(require(Scope.READ))])
 def score_series(
     run: RunDep,
     services: ServicesDep,
-    hook_point: str | None = None,
-    feature: str | None = None,
-    since_step: int | None = None,
+    hook_point: Annotated[str | None, Query(max_length=200)] = None,
+    feature: Annotated[str | None, Query(max_length=100)] = None,
+    since_step: Annotated[int | None, Query(ge=0, le=MAX_STEP)] = None,
+    include_superseded: bool = False,
 ) -> ScoreSeriesOut:
-    """Every check's per-feature value, z-score and CUSUM, in step order."""
+    """Every check's per-feature value, z-score and CUSUM, in step order.
+
+    ``include_superseded``: also the points of checks a resume superseded, flagged."""
     rows = services.store.score_series(
-        run.run_id, hook_point=hook_point, feature=feature, since_step=since_step
+        run.run_id,
+        hook_point=hook_point,
+        feature=feature,
+        since_step=since_step,
+        include_superseded=include_superseded,
     )
     return ScoreSeriesOut(run=run.name, points=[ScorePointOut.of(row) for row in rows])
 
 
-@router.get(
-    "/alerts",
-    response_model=AlertListOut,
-    responses={404: {"model": ErrorOut}},
-    dependencies=[Depends(require(Scope.READ))],
-)
+@router.get("/alerts", response_model=AlertListOut, dependencies=[Depends(require(Scope.READ))])
 def list_alerts(
     run: RunDep,
     services: ServicesDep,

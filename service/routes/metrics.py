@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from service.auth import Scope, authenticate
@@ -14,9 +12,7 @@ router = APIRouter(tags=["metrics"])
 
 
 @router.get("/metrics", response_class=Response)
-def metrics(
-    services: ServicesDep, authorization: Annotated[str | None, Header()] = None
-) -> Response:
+def metrics(services: ServicesDep, request: Request) -> Response:
     if services.settings.metrics_require_token:
-        authenticate(services.store, authorization, Scope.READ)
+        authenticate(services.store, request.headers.get("authorization"), Scope.READ)
     return Response(services.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -21,7 +21,6 @@ from service.notifications import (
     WebhookResult,
     record_delivery,
 )
-from service.schemas import ErrorOut
 from service.services import ServicesDep, require
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
@@ -30,7 +29,6 @@ router = APIRouter(prefix="/v1", tags=["notifications"])
 @router.post(
     "/alertmanager/webhook",
     response_model=WebhookResult,
-    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 422: {"model": ErrorOut}},
     dependencies=[Depends(require(Scope.INGEST))],
 )
 async def alertmanager_webhook(payload: WebhookPayload, services: ServicesDep) -> WebhookResult:

@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from monitor.core.pack.archive import MEDIA_TYPE
 from service.auth import Scope
 from service.errors import ApiError
-from service.schemas import ErrorOut, PackDetailOut, PackOut
+from service.schemas import PackDetailOut, PackOut
 from service.services import ServicesDep, require
 
 router = APIRouter(prefix="/v1/probe-packs", tags=["probe packs"])
@@ -27,11 +27,7 @@ _UPLOAD_DOC = {
     response_model=PackOut,
     status_code=201,
     openapi_extra=_UPLOAD_DOC,
-    responses={
-        200: {"model": PackOut, "description": "Already registered, same content"},
-        409: {"model": ErrorOut},
-        422: {"model": ErrorOut},
-    },
+    responses={200: {"model": PackOut, "description": "Already registered, same content"}},
     dependencies=[Depends(require(Scope.INGEST))],
 )
 async def register_pack(request: Request, response: Response, services: ServicesDep) -> PackOut:
@@ -50,22 +46,17 @@ def list_packs(services: ServicesDep) -> list[PackOut]:
 @router.get(
     "/{name}",
     response_model=PackDetailOut,
-    responses={404: {"model": ErrorOut}},
-    dependencies=[Depends(require(Scope.READ))],
+    dependencies=[Depends(require(Scope.READ, Scope.INGEST))],
 )
 def get_pack(name: str, services: ServicesDep) -> PackDetailOut:
+    """A pack; ingest tokens may read it too, so a trainer can register a run by pack name."""
     record = services.store.get_pack(name)
     if record is None:
         raise ApiError(404, "unknown_probe_pack", f"no probe pack named {name!r}")
     return PackDetailOut(**PackOut.of(record).model_dump(), manifest=record.manifest)
 
 
-@router.delete(
-    "/{name}",
-    status_code=204,
-    responses={409: {"model": ErrorOut}},
-    dependencies=[Depends(require(Scope.ADMIN))],
-)
+@router.delete("/{name}", status_code=204, dependencies=[Depends(require(Scope.ADMIN))])
 def delete_pack(name: str, services: ServicesDep) -> Response:
     if services.store.get_pack(name) is None:
         raise ApiError(404, "unknown_probe_pack", f"no probe pack named {name!r}")

@@ -1,21 +1,34 @@
-"""Runs: create (idempotent), list, get, finish, delete."""
+"""Runs: create (idempotent), list, get, finish, resume, delete."""
 
 from __future__ import annotations
 
 import time
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Response
 
 from monitor.core.detect import DetectorConfig
 from monitor.core.scoring import ScoringError, check_compatible
+from service.access import require_run_writer
 from service.auth import Scope
 from service.errors import ApiError
-from service.schemas import ErrorOut, RunCreate, RunOut, RunUpdate
-from service.services import RunDep, ServicesDep, require
+from service.resume import resume_run
+from service.schemas import (
+    ResumedRunOut,
+    ResumeRequest,
+    RunCreate,
+    RunOut,
+    RunUpdate,
+)
+from service.services import IngestToken, RunDep, Services, ServicesDep, require
+from service.store.errors import DuplicateKeyError
 from service.store.records import RunRecord
-from service.store.store import DuplicateKeyError
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"])
+
+
+def run_out(services: Services, run: RunRecord) -> RunOut:
+    return RunOut.of(run, services.store.resumes_of([run.run_id])[run.run_id])
 
 
 def _same_spec(run: RunRecord, body: RunCreate, detector: DetectorConfig) -> bool:
@@ -31,16 +44,14 @@ def _same_spec(run: RunRecord, body: RunCreate, detector: DetectorConfig) -> boo
     "",
     response_model=RunOut,
     status_code=201,
-    responses={
-        200: {"model": RunOut, "description": "Run exists with this spec (resumed)"},
-        404: {"model": ErrorOut},
-        409: {"model": ErrorOut},
-        422: {"model": ErrorOut},
-    },
-    dependencies=[Depends(require(Scope.INGEST))],
+    responses={200: {"model": RunOut, "description": "Run exists with this spec (resumed)"}},
 )
-def create_run(body: RunCreate, response: Response, services: ServicesDep) -> RunOut:
-    """Create a run, or resume one: the same spec again answers 200 and reopens the run."""
+def create_run(
+    body: RunCreate, response: Response, services: ServicesDep, token: IngestToken
+) -> RunOut:
+    """Create a run, or resume one: the same spec again answers 200 and reopens the run.
+
+    The token that creates a run is the one (with admins) that may change it later."""
     pack = services.packs.load(body.probe_pack)
     if body.d_model is not None or body.hook_points is not None:
         try:
@@ -61,11 +72,14 @@ def create_run(body: RunCreate, response: Response, services: ServicesDep) -> Ru
                 labels=body.labels,
                 prompt_set_hash=body.prompt_set_hash,
                 created_at=time.time(),
+                created_by=token.token_id,
             )
-            return RunOut.of(run)
+            return RunOut.of(run, [])
         except DuplicateKeyError:  # created concurrently: fall through to the comparison
             existing = services.store.get_run(body.name)
-            assert existing is not None
+            if existing is None:  # and deleted again since
+                raise ApiError(409, "run_conflict", f"run {body.name!r} changed; retry") from None
+    require_run_writer(token, existing)
     if not _same_spec(existing, body, detector):
         raise ApiError(
             409,
@@ -78,47 +92,66 @@ def create_run(body: RunCreate, response: Response, services: ServicesDep) -> Ru
     if existing.status != "running":
         services.store.set_run_status(existing.name, "running", None)
     response.status_code = 200
-    resumed = services.store.get_run(body.name)
-    assert resumed is not None
-    return RunOut.of(resumed)
+    return run_out(services, _reread(services, body.name))
+
+
+def _reread(services: Services, name: str) -> RunRecord:
+    run = services.store.get_run(name)
+    if run is None:  # deleted between this request's write and its answer
+        raise ApiError(404, "unknown_run", f"run {name!r} was deleted meanwhile")
+    return run
 
 
 @router.get("", response_model=list[RunOut], dependencies=[Depends(require(Scope.READ))])
-def list_runs(services: ServicesDep, status: str | None = None) -> list[RunOut]:
-    return [RunOut.of(run) for run in services.store.list_runs(status)]
+def list_runs(
+    services: ServicesDep, status: Literal["running", "finished", "failed"] | None = None
+) -> list[RunOut]:
+    runs = services.store.list_runs(status)
+    resumes = services.store.resumes_of(run.run_id for run in runs)
+    return [RunOut.of(run, resumes[run.run_id]) for run in runs]
 
 
 @router.get(
-    "/{run}",
-    response_model=RunOut,
-    responses={404: {"model": ErrorOut}},
-    dependencies=[Depends(require(Scope.READ))],
+    "/{run}", response_model=RunOut, dependencies=[Depends(require(Scope.READ, Scope.INGEST))]
 )
-def get_run(run: RunDep) -> RunOut:
-    return RunOut.of(run)
+def get_run(run: RunDep, services: ServicesDep) -> RunOut:
+    """A run; ingest tokens may read it too (a trainer checks where its run stands)."""
+    return run_out(services, run)
 
 
-@router.patch(
-    "/{run}",
-    response_model=RunOut,
-    responses={404: {"model": ErrorOut}},
-    dependencies=[Depends(require(Scope.INGEST))],
-)
-def update_run(run: RunDep, body: RunUpdate, services: ServicesDep) -> RunOut:
-    """Mark a run finished or failed (it leaves /metrics), or running again."""
+@router.patch("/{run}", response_model=RunOut)
+def update_run(run: RunDep, body: RunUpdate, services: ServicesDep, token: IngestToken) -> RunOut:
+    """Mark a run finished or failed (it leaves /metrics), or running again.
+
+    Only the token that created the run, or an admin, may."""
+    require_run_writer(token, run)
     finished_at = None if body.status == "running" else time.time()
     services.store.set_run_status(run.name, body.status, finished_at)
-    updated = services.store.get_run(run.name)
-    assert updated is not None
-    return RunOut.of(updated)
+    return run_out(services, _reread(services, run.name))
 
 
-@router.delete(
-    "/{run}",
-    status_code=204,
-    responses={404: {"model": ErrorOut}},
-    dependencies=[Depends(require(Scope.ADMIN))],
-)
+@router.post("/{run}/resume", response_model=ResumedRunOut)
+def resume(
+    run: RunDep, body: ResumeRequest, services: ServicesDep, token: IngestToken
+) -> ResumedRunOut:
+    """Training restarted from ``from_step``: supersede every later check of the run.
+
+    Superseded checks stay stored for audit (``GET /scores?include_superseded=true``) but leave
+    the scores, alerts, detector and /metrics, and their steps may be sent again with any
+    content. A finished run stays finished unless ``reopen`` is true. Repeating the call with
+    nothing new since supersedes nothing. Only the token that created the run, or an admin."""
+    resumed, superseded = resume_run(
+        services.store,
+        services.packs,
+        run,
+        from_step=body.from_step,
+        reopen=body.reopen,
+        token=token,
+    )
+    return ResumedRunOut(**run_out(services, resumed).model_dump(), superseded=superseded)
+
+
+@router.delete("/{run}", status_code=204, dependencies=[Depends(require(Scope.ADMIN))])
 def delete_run(run: RunDep, services: ServicesDep) -> Response:
     services.store.delete_run(run.run_id)
     return Response(status_code=204)

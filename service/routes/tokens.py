@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends, Response
 
 from service.auth import Scope, create_token
 from service.errors import ApiError
-from service.schemas import ErrorOut, TokenCreate, TokenCreatedOut, TokenOut
+from service.schemas import TokenCreate, TokenCreatedOut, TokenOut
 from service.services import ServicesDep, require
+from service.store.errors import LastAdminTokenError
 
 router = APIRouter(
     prefix="/v1/tokens", tags=["tokens"], dependencies=[Depends(require(Scope.ADMIN))]
@@ -28,8 +29,18 @@ def list_tokens(services: ServicesDep) -> list[TokenOut]:
     return [TokenOut.of(record) for record in services.store.list_tokens()]
 
 
-@router.delete("/{token_id}", status_code=204, responses={404: {"model": ErrorOut}})
+@router.delete("/{token_id}", status_code=204)
 def revoke(token_id: str, services: ServicesDep) -> Response:
-    if not services.store.revoke_token(token_id, time.time()):
+    """Revoke a token. The last live admin token cannot be revoked: create another first."""
+    try:
+        revoked = services.store.revoke_token(token_id, time.time())
+    except LastAdminTokenError as exc:
+        raise ApiError(
+            409,
+            "last_admin_token",
+            f"token {token_id!r} is the last live admin token; revoking it would lock every "
+            "admin out for good: create another admin token first (POST /v1/tokens)",
+        ) from exc
+    if not revoked:
         raise ApiError(404, "unknown_token", f"no live token with id {token_id!r}")
     return Response(status_code=204)

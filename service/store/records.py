@@ -35,12 +35,24 @@ class RunRecord:
     detector_config: dict[str, Any]
     labels: dict[str, str]
     prompt_set_hash: str | None
-    detector_state: dict[str, Any] | None
     n_checks: int
     last_step: int | None
     last_check_at: float | None
     created_at: float
     finished_at: float | None
+    baseline_step: int | None
+    n_prompts: int | None
+    created_by: str | None
+    pack_hash: str  # content hash of its probe pack: the key of the loaded-pack cache
+
+
+@dataclass(frozen=True)
+class ResumeRecord:
+    """One resume that superseded checks: from which step, when, and how many."""
+
+    from_step: int
+    at: float
+    superseded: int
 
 
 @dataclass(frozen=True)
@@ -52,6 +64,7 @@ class ScoreRow:
     zscore: float
     cusum: float
     per_prompt: list[float]
+    superseded: bool = False  # from a check a resume superseded (audit only)
 
 
 @dataclass(frozen=True)
@@ -80,6 +93,24 @@ class StoredCheck:
     step: int
     received_at: float
     per_prompt: dict[tuple[str, str], list[float]]
+
+
+@dataclass(frozen=True)
+class SavedState:
+    """The detector's state as stored after the check at ``step``."""
+
+    step: int
+    state: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class MetricsSnapshot:
+    """Everything ``/metrics`` shows, read in one snapshot with a fixed number of queries."""
+
+    runs_by_status: dict[str, int]
+    running: list[RunRecord]
+    latest_scores: dict[int, list[ScoreRow]]  # run_id -> scores of its latest check
+    active_alerts: dict[int, list[AlertRow]]  # run_id -> pending and firing alerts
 
 
 @dataclass(frozen=True)

@@ -1,150 +1,158 @@
-"""The store: every read and write the service makes, each in its own transaction."""
+"""The store: every read and write the service makes, each one transaction (``Transactions``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, RowMapping
+from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from service.store import tables as t
+from service.store.database import DatabaseLimits
+from service.store.errors import DuplicateKeyError, LastAdminTokenError, UnknownRunError
+from service.store.locked_run import LockedRun, lock_run
+from service.store.queries import SCORE_COLUMNS, select_runs, to_alert, to_run, to_score
 from service.store.records import (
     AlertRow,
+    MetricsSnapshot,
     NotificationRecord,
     PackRecord,
+    ResumeRecord,
     RunRecord,
     ScoreRow,
-    StoredCheck,
     TokenRecord,
 )
+from service.store.transactions import Transactions
+
+T = TypeVar("T")
+ADMIN_SCOPE = "admin"
 
 
-class DuplicateKeyError(Exception):
-    """A row with this key already exists (another request won the race)."""
-
-
-class StaleRunError(Exception):
-    """The run changed since it was read: another check landed first. Re-read and retry."""
-
-
-def _run(row: RowMapping) -> RunRecord:
-    return RunRecord(**{k: row[k] for k in RunRecord.__dataclass_fields__})
-
-
-def _alert(row: RowMapping) -> AlertRow:
-    return AlertRow(**{k: row[k] for k in AlertRow.__dataclass_fields__})
+def _token(row: RowMapping) -> TokenRecord:
+    return TokenRecord(
+        row["token_id"],
+        row["name"],
+        row["secret_sha256"],
+        frozenset(row["scopes"].split()),
+        row["created_at"],
+        row["revoked_at"],
+    )
 
 
 class Store:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, limits: DatabaseLimits | None = None) -> None:
         self.engine = engine
+        self.transactions = Transactions(engine, limits or DatabaseLimits())
 
-    def ping(self) -> None:
-        with self.engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
+    def _read(self, work: Callable[[Connection], T], *, snapshot: bool = False) -> T:
+        return self.transactions.run(work, snapshot=snapshot)
+
+    def _write(self, work: Callable[[Connection], T]) -> T:
+        return self.transactions.run(work, write=True)
+
+    def check_writable(self, timeout_s: float) -> None:
+        """Raise ``DatabaseUnavailableError`` unless the database takes a write now (its write
+        lock and an UPDATE that changes nothing), within ``timeout_s`` whatever it does."""
+
+        def probe(conn: Connection) -> None:
+            if self.transactions.postgresql:
+                conn.exec_driver_sql(f"SET LOCAL statement_timeout = {int(timeout_s * 1000)}")
+                conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(timeout_s * 1000)}")
+            conn.execute(t.schema_version.update().values(version=t.schema_version.c.version))
+
+        self.transactions.run(probe, write=True, timeout_s=timeout_s)
 
     # -- tokens ------------------------------------------------------------------------------
 
     def insert_token(self, record: TokenRecord) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                t.tokens.insert().values(
-                    token_id=record.token_id,
-                    name=record.name,
-                    secret_sha256=record.secret_sha256,
-                    scopes=" ".join(sorted(record.scopes)),
-                    created_at=record.created_at,
-                )
-            )
+        values = {
+            "token_id": record.token_id,
+            "name": record.name,
+            "secret_sha256": record.secret_sha256,
+            "scopes": " ".join(sorted(record.scopes)),
+            "created_at": record.created_at,
+        }
+        self._write(lambda conn: conn.execute(t.tokens.insert().values(**values)))
 
     def get_token(self, token_id: str) -> TokenRecord | None:
-        with self.engine.connect() as conn:
-            row = (
-                conn.execute(sa.select(t.tokens).where(t.tokens.c.token_id == token_id))
-                .mappings()
-                .first()
-            )
-        return self._token(row) if row else None
+        query = sa.select(t.tokens).where(t.tokens.c.token_id == token_id)
+        row = self._read(lambda conn: conn.execute(query).mappings().first())
+        return _token(row) if row else None
 
     def list_tokens(self) -> list[TokenRecord]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(t.tokens).order_by(t.tokens.c.created_at)).mappings()
-            return [self._token(row) for row in rows]
+        query = sa.select(t.tokens).order_by(t.tokens.c.created_at)
+        return self._read(lambda conn: [_token(r) for r in conn.execute(query).mappings()])
 
     def revoke_token(self, token_id: str, at: float) -> bool:
-        with self.engine.begin() as conn:
-            result = conn.execute(
-                t.tokens.update()
-                .where(t.tokens.c.token_id == token_id, t.tokens.c.revoked_at.is_(None))
-                .values(revoked_at=at)
-            )
-        return result.rowcount > 0
+        """Revoke a live token; False if there is none with this id. Refuses (raising
+        ``LastAdminTokenError``) to revoke the last live admin token."""
 
-    @staticmethod
-    def _token(row: RowMapping) -> TokenRecord:
-        return TokenRecord(
-            row["token_id"],
-            row["name"],
-            row["secret_sha256"],
-            frozenset(row["scopes"].split()),
-            row["created_at"],
-            row["revoked_at"],
-        )
+        def revoke(conn: Connection) -> bool:
+            live = conn.execute(
+                sa.select(t.tokens.c.token_id, t.tokens.c.scopes)
+                .where(t.tokens.c.revoked_at.is_(None))
+                .with_for_update()  # two admins revoking each other: one waits, then counts
+            ).all()
+            scopes = {row.token_id: set(row.scopes.split()) for row in live}
+            if token_id not in scopes:
+                return False
+            admins = [tid for tid, held in scopes.items() if ADMIN_SCOPE in held]
+            if admins == [token_id]:
+                raise LastAdminTokenError(token_id)
+            conn.execute(
+                t.tokens.update().where(t.tokens.c.token_id == token_id).values(revoked_at=at)
+            )
+            return True
+
+        return self._write(revoke)
 
     # -- probe packs -------------------------------------------------------------------------
 
     def insert_pack(self, record: PackRecord, archive: bytes) -> None:
+        def insert(conn: Connection) -> None:
+            conn.execute(
+                t.probe_packs.insert().values(
+                    name=record.name,
+                    content_hash=record.content_hash,
+                    manifest=record.manifest,
+                    size_bytes=len(archive),
+                    created_at=record.created_at,
+                )
+            )
+            conn.execute(t.probe_pack_archives.insert().values(name=record.name, archive=archive))
+
         try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    t.probe_packs.insert().values(
-                        name=record.name,
-                        content_hash=record.content_hash,
-                        manifest=record.manifest,
-                        size_bytes=len(archive),
-                        created_at=record.created_at,
-                    )
-                )
-                conn.execute(
-                    t.probe_pack_archives.insert().values(name=record.name, archive=archive)
-                )
+            self._write(insert)
         except sa.exc.IntegrityError as exc:
             raise DuplicateKeyError(record.name) from exc
 
     def get_pack(self, name: str) -> PackRecord | None:
-        with self.engine.connect() as conn:
-            row = (
-                conn.execute(sa.select(t.probe_packs).where(t.probe_packs.c.name == name))
-                .mappings()
-                .first()
-            )
+        query = sa.select(t.probe_packs).where(t.probe_packs.c.name == name)
+        row = self._read(lambda conn: conn.execute(query).mappings().first())
         return PackRecord(**row) if row else None
 
     def list_packs(self) -> list[PackRecord]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(t.probe_packs).order_by(t.probe_packs.c.name))
-            return [PackRecord(**row) for row in rows.mappings()]
+        query = sa.select(t.probe_packs).order_by(t.probe_packs.c.name)
+        return self._read(lambda conn: [PackRecord(**r) for r in conn.execute(query).mappings()])
 
     def get_pack_archive(self, name: str) -> bytes | None:
-        with self.engine.connect() as conn:
-            archive = conn.execute(
-                sa.select(t.probe_pack_archives.c.archive).where(
-                    t.probe_pack_archives.c.name == name
-                )
-            ).scalar()
+        query = sa.select(t.probe_pack_archives.c.archive).where(
+            t.probe_pack_archives.c.name == name
+        )
+        archive = self._read(lambda conn: conn.execute(query).scalar())
         return bytes(archive) if archive is not None else None
 
     def delete_pack(self, name: str) -> None:
-        with self.engine.begin() as conn:
+        def delete(conn: Connection) -> None:
             conn.execute(t.probe_pack_archives.delete().where(t.probe_pack_archives.c.name == name))
             conn.execute(t.probe_packs.delete().where(t.probe_packs.c.name == name))
 
+        self._write(delete)
+
     def runs_using_pack(self, name: str) -> list[str]:
-        with self.engine.connect() as conn:
-            return list(
-                conn.execute(sa.select(t.runs.c.name).where(t.runs.c.probe_pack == name)).scalars()
-            )
+        query = sa.select(t.runs.c.name).where(t.runs.c.probe_pack == name)
+        return self._read(lambda conn: list(conn.execute(query).scalars()))
 
     # -- runs --------------------------------------------------------------------------------
 
@@ -158,149 +166,94 @@ class Store:
         labels: dict[str, str],
         prompt_set_hash: str | None,
         created_at: float,
+        created_by: str | None,
     ) -> RunRecord:
+        values = {
+            "name": name,
+            "probe_pack": probe_pack,
+            "model_id": model_id,
+            "status": "running",
+            "detector_config": detector_config,
+            "labels": labels,
+            "prompt_set_hash": prompt_set_hash,
+            "n_checks": 0,
+            "created_at": created_at,
+            "created_by": created_by,
+        }
+
+        def create(conn: Connection) -> RunRecord:
+            conn.execute(t.runs.insert().values(**values))
+            return to_run(conn.execute(select_runs().where(t.runs.c.name == name)).mappings().one())
+
         try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    t.runs.insert().values(
-                        name=name,
-                        probe_pack=probe_pack,
-                        model_id=model_id,
-                        status="running",
-                        detector_config=detector_config,
-                        labels=labels,
-                        prompt_set_hash=prompt_set_hash,
-                        n_checks=0,
-                        created_at=created_at,
-                    )
-                )
+            return self._write(create)
         except sa.exc.IntegrityError as exc:
             raise DuplicateKeyError(name) from exc
-        run = self.get_run(name)
-        assert run is not None
-        return run
 
     def get_run(self, name: str) -> RunRecord | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(t.runs).where(t.runs.c.name == name)).mappings().first()
-        return _run(row) if row else None
+        query = select_runs().where(t.runs.c.name == name)
+        row = self._read(lambda conn: conn.execute(query).mappings().first())
+        return to_run(row) if row else None
 
     def list_runs(self, status: str | None = None) -> list[RunRecord]:
-        query = sa.select(t.runs).order_by(t.runs.c.created_at)
+        query = select_runs().order_by(t.runs.c.created_at, t.runs.c.run_id)
         if status:
             query = query.where(t.runs.c.status == status)
-        with self.engine.connect() as conn:
-            return [_run(row) for row in conn.execute(query).mappings()]
+        return self._read(lambda conn: [to_run(r) for r in conn.execute(query).mappings()])
+
+    def resumes_of(self, run_ids: Iterable[int]) -> dict[int, list[ResumeRecord]]:
+        """The resumes of each run, oldest first (one query for any number of runs)."""
+        ids = list(run_ids)
+        query = (
+            sa.select(t.resumes)
+            .where(t.resumes.c.run_id.in_(ids))
+            .order_by(t.resumes.c.run_id, t.resumes.c.resume_id)
+        )
+        rows = self._read(lambda conn: conn.execute(query).mappings().all())
+        found: dict[int, list[ResumeRecord]] = {run_id: [] for run_id in ids}
+        for row in rows:
+            found[row["run_id"]].append(
+                ResumeRecord(row["from_step"], row["at"], row["superseded"])
+            )
+        return found
 
     def set_run_status(self, name: str, status: str, finished_at: float | None) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                t.runs.update()
-                .where(t.runs.c.name == name)
-                .values(status=status, finished_at=finished_at)
-            )
+        query = (
+            t.runs.update()
+            .where(t.runs.c.name == name)
+            .values(status=status, finished_at=finished_at)
+        )
+        self._write(lambda conn: conn.execute(query))
 
     def delete_run(self, run_id: int) -> None:
-        with self.engine.begin() as conn:
-            for table in (t.alerts, t.scores, t.checks):
+        def delete(conn: Connection) -> None:
+            for table in (
+                t.alerts,
+                t.superseded_scores,
+                t.superseded_checks,
+                t.resumes,
+                t.scores,
+                t.checks,
+            ):
                 conn.execute(table.delete().where(table.c.run_id == run_id))
             conn.execute(t.runs.delete().where(t.runs.c.run_id == run_id))
 
-    # -- checks, scores, alerts --------------------------------------------------------------
+        self._write(delete)
 
-    def check_hash(self, run_id: int, step: int) -> str | None:
-        with self.engine.connect() as conn:
-            return conn.execute(
-                sa.select(t.checks.c.content_hash).where(
-                    t.checks.c.run_id == run_id, t.checks.c.step == step
-                )
-            ).scalar()
+    def with_locked_run(self, name: str, work: Callable[[LockedRun], T]) -> T:
+        """``work`` on the run's series in one write transaction holding the run's lock.
 
-    def record_check(
-        self,
-        run: RunRecord,
-        *,
-        step: int,
-        content_hash: str,
-        received_at: float,
-        prompt_set_hash: str,
-        score_rows: Sequence[ScoreRow],
-        alerts: Iterable[AlertRow],
-        detector_state: dict[str, Any],
-        replace_scores: bool = False,
-    ) -> None:
-        """Store a check, its scores, the run's alerts and detector state atomically.
+        Raises ``UnknownRunError`` if the run does not exist (or was just deleted)."""
 
-        Optimistic concurrency: the run row is only updated if no other check landed since
-        ``run`` was read (same ``n_checks``); otherwise nothing is written and
-        ``StaleRunError`` tells the caller to re-read the run and recompute.
-        ``replace_scores``: ``score_rows`` is the whole rebuilt series, not just this step's.
-        """
-        last_step = step if run.last_step is None else max(step, run.last_step)
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    t.checks.insert().values(
-                        run_id=run.run_id,
-                        step=step,
-                        content_hash=content_hash,
-                        received_at=received_at,
-                    )
-                )
-                if replace_scores:
-                    conn.execute(t.scores.delete().where(t.scores.c.run_id == run.run_id))
-                conn.execute(
-                    t.scores.insert(),
-                    [{"run_id": run.run_id, **row.__dict__} for row in score_rows],
-                )
-                conn.execute(t.alerts.delete().where(t.alerts.c.run_id == run.run_id))
-                alert_rows = [{"run_id": run.run_id, **alert.__dict__} for alert in alerts]
-                if alert_rows:
-                    conn.execute(t.alerts.insert(), alert_rows)
-                updated = conn.execute(
-                    t.runs.update()
-                    .where(t.runs.c.run_id == run.run_id, t.runs.c.n_checks == run.n_checks)
-                    .values(
-                        n_checks=run.n_checks + 1,
-                        last_step=last_step,
-                        last_check_at=received_at,
-                        prompt_set_hash=prompt_set_hash,
-                        detector_state=detector_state,
-                    )
-                )
-                if updated.rowcount != 1:
-                    raise StaleRunError(run.name)
-        except sa.exc.IntegrityError as exc:
-            raise DuplicateKeyError(f"{run.name}@{step}") from exc
+        def locked(conn: Connection) -> T:
+            run = lock_run(conn, name)
+            if run is None:
+                raise UnknownRunError(name)
+            return work(run)
 
-    def stored_checks(self, run_id: int) -> list[StoredCheck]:
-        """Every stored check of a run in step order, for rebuilding its detector."""
-        with self.engine.connect() as conn:
-            received = dict(
-                conn.execute(
-                    sa.select(t.checks.c.step, t.checks.c.received_at).where(
-                        t.checks.c.run_id == run_id
-                    )
-                )
-                .tuples()
-                .all()
-            )
-            rows = (
-                conn.execute(
-                    sa.select(
-                        t.scores.c.step,
-                        t.scores.c.hook_point,
-                        t.scores.c.feature,
-                        t.scores.c.per_prompt,
-                    ).where(t.scores.c.run_id == run_id)
-                )
-                .tuples()
-                .all()
-            )
-        per_step: dict[int, dict[tuple[str, str], list[float]]] = {}
-        for step, hook_point, feature, per_prompt in rows:
-            per_step.setdefault(step, {})[(hook_point, feature)] = list(per_prompt)
-        return [StoredCheck(step, received[step], per_step[step]) for step in sorted(per_step)]
+        return self._write(locked)
+
+    # -- scores and alerts -------------------------------------------------------------------
 
     def score_series(
         self,
@@ -309,36 +262,86 @@ class Store:
         hook_point: str | None = None,
         feature: str | None = None,
         since_step: int | None = None,
+        include_superseded: bool = False,
     ) -> list[ScoreRow]:
-        query = sa.select(t.scores).where(t.scores.c.run_id == run_id)
-        if hook_point:
-            query = query.where(t.scores.c.hook_point == hook_point)
-        if feature:
-            query = query.where(t.scores.c.feature == feature)
-        if since_step is not None:
-            query = query.where(t.scores.c.step >= since_step)
-        query = query.order_by(t.scores.c.step, t.scores.c.hook_point, t.scores.c.feature)
-        with self.engine.connect() as conn:
-            return [
-                ScoreRow(**{k: row[k] for k in ScoreRow.__dataclass_fields__})
-                for row in conn.execute(query).mappings()
-            ]
+        """A run's scores in step order; with ``include_superseded``, also those of the checks
+        resumes superseded (flagged), after the live point at the same step."""
 
-    def latest_scores(self, runs: Sequence[RunRecord]) -> dict[int, list[ScoreRow]]:
-        """The scores of each run's latest check."""
-        result: dict[int, list[ScoreRow]] = {}
-        for run in runs:
-            if run.last_step is not None:
-                result[run.run_id] = self.score_series(run.run_id, since_step=run.last_step)
-        return result
+        def select(table: sa.Table) -> sa.Select[Any]:
+            query = sa.select(*[table.c[c.name] for c in SCORE_COLUMNS]).where(
+                table.c.run_id == run_id
+            )
+            if hook_point:
+                query = query.where(table.c.hook_point == hook_point)
+            if feature:
+                query = query.where(table.c.feature == feature)
+            if since_step is not None:
+                query = query.where(table.c.step >= since_step)
+            return query
+
+        def read(conn: Connection) -> list[ScoreRow]:
+            rows = [to_score(r) for r in conn.execute(select(t.scores)).mappings()]
+            if include_superseded:
+                old = select(t.superseded_scores).order_by(t.superseded_scores.c.resume_id)
+                rows += [to_score(r, superseded=True) for r in conn.execute(old).mappings()]
+            return sorted(rows, key=lambda r: (r.step, r.hook_point, r.feature, r.superseded))
+
+        return self._read(read, snapshot=include_superseded)
 
     def list_alerts(self, run_id: int, state: str | None = None) -> list[AlertRow]:
         query = sa.select(t.alerts).where(t.alerts.c.run_id == run_id)
         if state:
             query = query.where(t.alerts.c.state == state)
         query = query.order_by(t.alerts.c.started_step, t.alerts.c.alert_id)
-        with self.engine.connect() as conn:
-            return [_alert(row) for row in conn.execute(query).mappings()]
+        return self._read(lambda conn: [to_alert(r) for r in conn.execute(query).mappings()])
+
+    def metrics_snapshot(self) -> MetricsSnapshot:
+        """What ``/metrics`` shows, in four queries whatever the number of runs."""
+
+        def read(conn: Connection) -> MetricsSnapshot:
+            counts = conn.execute(
+                sa.select(t.runs.c.status, sa.func.count()).group_by(t.runs.c.status)
+            ).all()
+            running = [
+                to_run(r)
+                for r in conn.execute(
+                    select_runs().where(t.runs.c.status == "running").order_by(t.runs.c.name)
+                ).mappings()
+            ]
+            latest_scores = conn.execute(
+                sa.select(t.scores.c.run_id, *SCORE_COLUMNS[:-1])
+                .join(
+                    t.runs,
+                    (t.runs.c.run_id == t.scores.c.run_id)
+                    & (t.runs.c.last_step == t.scores.c.step),
+                )
+                .where(t.runs.c.status == "running")
+                .order_by(t.scores.c.run_id, t.scores.c.hook_point, t.scores.c.feature)
+            ).mappings()
+            scores: dict[int, list[ScoreRow]] = {}
+            for row in latest_scores:
+                scores.setdefault(row["run_id"], []).append(
+                    ScoreRow(
+                        row["step"],
+                        row["hook_point"],
+                        row["feature"],
+                        row["value"],
+                        row["zscore"],
+                        row["cusum"],
+                        [],
+                    )
+                )
+            active = conn.execute(
+                sa.select(t.alerts)
+                .join(t.runs, t.runs.c.run_id == t.alerts.c.run_id)
+                .where(t.runs.c.status == "running", t.alerts.c.state != "resolved")
+            ).mappings()
+            alerts: dict[int, list[AlertRow]] = {}
+            for row in active:
+                alerts.setdefault(row["run_id"], []).append(to_alert(row))
+            return MetricsSnapshot(dict(counts), running, scores, alerts)
+
+        return self._read(read, snapshot=True)
 
     # -- notifications (Alertmanager webhook) ------------------------------------------------
 
@@ -361,15 +364,16 @@ class Store:
         }
         if record.status == "resolved":
             changes |= {"status": "resolved", "ends_at": record.ends_at}
-        with self.engine.begin() as conn:
-            if conn.execute(table.update().where(key).values(**changes)).rowcount:
-                return False
+
+        def merge(conn: Connection) -> bool:
+            return bool(conn.execute(table.update().where(key).values(**changes)).rowcount)
+
+        if self._write(merge):
+            return False
         try:
-            with self.engine.begin() as conn:
-                conn.execute(table.insert().values(**record.__dict__))
+            self._write(lambda conn: conn.execute(table.insert().values(**record.__dict__)))
         except sa.exc.IntegrityError:  # the same instance arrived concurrently: merge into it
-            with self.engine.begin() as conn:
-                conn.execute(table.update().where(key).values(**changes))
+            self._write(merge)
             return False
         return True
 
@@ -387,8 +391,10 @@ class Store:
             query = query.where(table.c.run == run)
         if status:
             query = query.where(table.c.status == status)
-        with self.engine.connect() as conn:
-            return [
-                NotificationRecord(**{k: row[k] for k in NotificationRecord.__dataclass_fields__})
+        fields = NotificationRecord.__dataclass_fields__
+        return self._read(
+            lambda conn: [
+                NotificationRecord(**{k: row[k] for k in fields})
                 for row in conn.execute(query).mappings()
             ]
+        )

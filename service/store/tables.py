@@ -1,4 +1,9 @@
-"""The relational schema. Time series are keyed by (run, step)."""
+"""The relational schema, as of the newest migration. Time series are keyed by (run, step).
+
+This module is what queries are written against; ``migrations/versions/`` is how a database
+gets here, one revision at a time. ``tests/service/test_migrations.py`` checks that the two
+agree on SQLite and PostgreSQL.
+"""
 
 from __future__ import annotations
 
@@ -48,12 +53,17 @@ runs = sa.Table(
     sa.Column("detector_config", sa.JSON, nullable=False),
     sa.Column("labels", sa.JSON, nullable=False),
     sa.Column("prompt_set_hash", sa.String(64)),
-    sa.Column("detector_state", sa.JSON),
     sa.Column("n_checks", sa.Integer, nullable=False, default=0),
     sa.Column("last_step", sa.BigInteger),
     sa.Column("last_check_at", sa.Float),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("finished_at", sa.Float),
+    sa.Column("baseline_step", sa.BigInteger),
+    # Prompts per check, fixed by the run's first check: every later one must have as many.
+    sa.Column("n_prompts", sa.Integer),
+    # The token that created the run: only it (or an admin) may change the run. NULL for runs
+    # created before revision 0003, which any ingest token may still change.
+    sa.Column("created_by", sa.String(16)),
 )
 
 checks = sa.Table(
@@ -63,6 +73,9 @@ checks = sa.Table(
     sa.Column("step", sa.BigInteger, primary_key=True),
     sa.Column("content_hash", sa.String(64), nullable=False),
     sa.Column("received_at", sa.Float, nullable=False),
+    # The run's detector after this check, so a late check replays from the nearest earlier
+    # state instead of the whole series. NULL for checks stored before revision 0002.
+    sa.Column("detector_state", sa.JSON),
 )
 
 scores = sa.Table(
@@ -99,6 +112,42 @@ alerts = sa.Table(
     sa.Column("resolved_at", sa.Float),
 )
 
+# Resuming a run from a step moves its later checks and their scores out of the live series into
+# the superseded_* tables, kept for audit; each resume that moved something is one row here.
+resumes = sa.Table(
+    "resumes",
+    metadata,
+    sa.Column("resume_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.run_id"), nullable=False, index=True),
+    sa.Column("from_step", sa.BigInteger, nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("superseded", sa.Integer, nullable=False),
+)
+
+superseded_checks = sa.Table(
+    "superseded_checks",
+    metadata,
+    sa.Column("resume_id", sa.Integer, sa.ForeignKey("resumes.resume_id"), primary_key=True),
+    sa.Column("step", sa.BigInteger, primary_key=True),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.run_id"), nullable=False, index=True),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("received_at", sa.Float, nullable=False),
+)
+
+superseded_scores = sa.Table(
+    "superseded_scores",
+    metadata,
+    sa.Column("resume_id", sa.Integer, sa.ForeignKey("resumes.resume_id"), primary_key=True),
+    sa.Column("step", sa.BigInteger, primary_key=True),
+    sa.Column("hook_point", sa.String(200), primary_key=True),
+    sa.Column("feature", sa.String(100), primary_key=True),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.run_id"), nullable=False, index=True),
+    sa.Column("value", sa.Float, nullable=False),
+    sa.Column("zscore", sa.Float, nullable=False),
+    sa.Column("cusum", sa.Float, nullable=False),
+    sa.Column("per_prompt", sa.JSON, nullable=False),
+)
+
 # Alertmanager's webhook deliveries, one row per alert instance: an instance is its fingerprint
 # (a hash of its labels) and its start time, stored in integer microseconds so the key is exact.
 # Columns copied from labels are Text: Alertmanager may forward other systems' alerts too.
@@ -122,9 +171,10 @@ notifications = sa.Table(
     sa.Column("deliveries", sa.Integer, nullable=False),
 )
 
-# The version of the tables above. A change to them bumps it and ships the step that upgrades
-# an existing database; a service never opens a database whose version it does not know.
-SCHEMA_VERSION = 1
+# The version of the tables above: the number of the newest migration (its file name starts with
+# it). Every migration stamps its number here, so an emwatch older than the database, which only
+# reads this table, refuses it instead of writing to tables it does not know.
+SCHEMA_VERSION = 3
 schema_version = sa.Table(
     "schema_version",
     metadata,

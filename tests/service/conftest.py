@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from monitor.trainer.client import EmwatchClient
 from tests.factories import make_pack
@@ -14,26 +17,51 @@ from tests.servers import ADMIN_TOKEN, ServiceProcess
 _names = itertools.count()
 
 
+@contextmanager
+def postgres_database(server_url: str) -> Iterator[str]:
+    """A new, empty database on the session's PostgreSQL server, dropped afterwards."""
+    name = f"emw_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(
+        server_url.replace("postgresql://", "postgresql+psycopg://", 1),
+        isolation_level="AUTOCOMMIT",
+    )
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    try:
+        yield server_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of the test's own: a SQLite file or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'emwatch.db'}"
+        return
+    with postgres_database(request.getfixturevalue("postgres_url")) as url:
+        yield url
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def service(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServiceProcess]:
     """A real `emwatch serve` on a loopback port, backed by SQLite or a real PostgreSQL."""
-    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
-    process = ServiceProcess(
-        tmp_path_factory.mktemp("service"),
-        database_url=url,
-        extra_env={"EMWATCH_MAX_CHECK_BYTES": str(256 * 1024)},
-    ).start()
-    yield process
-    process.stop()
-    if url:
-        from service.store import connect
-        from service.store.tables import metadata
-
-        engine = connect(url)
-        metadata.drop_all(engine)
-        engine.dispose()
+    with (
+        postgres_database(request.getfixturevalue("postgres_url"))
+        if request.param == "postgresql"
+        else nullcontext()
+    ) as url:
+        process = ServiceProcess(
+            tmp_path_factory.mktemp("service"),
+            database_url=url,
+            extra_env={"EMWATCH_MAX_CHECK_BYTES": str(256 * 1024)},
+        ).start()
+        yield process
+        process.stop()
 
 
 @pytest.fixture(scope="module")

@@ -140,7 +140,7 @@ def test_check_for_another_run(http: httpx.Client, unchanged: None) -> None:
 
 
 def test_other_canary_set(http: httpx.Client, unchanged: None) -> None:
-    body = encode_check(make_check(RUN, 30, prompt_set_hash="q" * 64))
+    body = encode_check(make_check(RUN, 30, prompt_set_hash="d" * 64))
     _assert_rejected(_post_check(http, body), 422, "canary prompt set")
 
 

@@ -1,0 +1,1 @@
+"""One file per schema revision, numbered; each stamps its number in ``schema_version``."""
