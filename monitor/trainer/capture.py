@@ -4,24 +4,48 @@ One check runs every canary prompt through the model and, at each hooked module,
 output (the residual stream after that layer) over the *answer* tokens only. The prompt, the
 chat template and the BOS/attention-sink position (whose norm can be 100x the rest) are
 excluded. The forward stops as soon as the deepest hooked module has fired, so a check on layer
-6 of 30 costs about a fifth of a forward pass.
+6 of 30 costs about a fifth of a forward pass. Fixed-answer canaries are tokenised and batched
+once (``canary_batches``); the hooked forward itself is in ``hooked_forward``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 import torch
 from torch import nn
 
 from monitor.core.canaries import CanaryPrompt, CanarySet
+from monitor.trainer.canary_batches import CanaryBatches
+from monitor.trainer.hooked_forward import (
+    CaptureError,
+    TokenizedPrompt,
+    answer_token_sums,
+    eval_mode,
+    model_device,
+    pad_prompts,
+    resolve_module,
+    run_hooked,
+)
 
-
-class CaptureError(RuntimeError):
-    """The model or tokenizer cannot be captured as configured; the message says why."""
+# Probe building reads activations with the same primitives, imported from here.
+__all__ = [
+    "ActivationCapture",
+    "CaptureError",
+    "ChatTokenizer",
+    "TokenizedPrompt",
+    "encode_text",
+    "eval_mode",
+    "generate_answer",
+    "model_device",
+    "pad_prompts",
+    "pooled_answer_sums",
+    "prompt_ids",
+    "resolve_module",
+    "run_hooked",
+    "tokenize_answer",
+]
 
 
 class ChatTokenizer(Protocol):
@@ -36,55 +60,6 @@ class ChatTokenizer(Protocol):
     def __call__(self, text: str, **kwargs: Any) -> Any: ...
 
     def decode(self, token_ids: list[int], **kwargs: Any) -> Any: ...
-
-
-class _StopForward(Exception):  # noqa: N818 - control flow, not an error
-    """Raised by the last hook to fire: the layers after it cannot change what we keep."""
-
-
-@dataclass(frozen=True)
-class TokenizedPrompt:
-    input_ids: list[int]
-    answer_start: int  # answer tokens are input_ids[answer_start:]
-
-
-def resolve_module(model: nn.Module, path: str) -> nn.Module:
-    """Find ``path`` in ``model``; also inside wrappers (PEFT, DDP) that prefix module names."""
-    try:
-        return model.get_submodule(path)
-    except AttributeError:
-        pass
-    matches: list[nn.Module] = [
-        module for name, module in model.named_modules() if name.endswith("." + path)
-    ]
-    if len(matches) == 1:
-        return matches[0]
-    if matches:
-        raise CaptureError(
-            f"hook point {path!r} matches {len(matches)} modules; give the full module path"
-        )
-    layer_like = [name for name, _ in model.named_modules() if name.split(".")[-1].isdigit()]
-    raise CaptureError(
-        f"model has no module {path!r}; numbered modules include "
-        f"{layer_like[:3]}{' …' if len(layer_like) > 3 else ''}"
-    )
-
-
-@contextmanager
-def eval_mode(model: nn.Module) -> Iterator[None]:
-    """Eval mode for the duration, then each submodule's own train/eval flag back as it was."""
-    flags = [(module, module.training) for module in model.modules()]
-    model.eval()
-    try:
-        yield
-    finally:
-        for module, training in flags:
-            module.training = training
-
-
-def model_device(model: nn.Module) -> torch.device:
-    parameter = next(model.parameters(), None)
-    return parameter.device if parameter is not None else torch.device("cpu")
 
 
 # -- tokenisation ------------------------------------------------------------------------------
@@ -143,66 +118,6 @@ def generate_answer(
     return TokenizedPrompt(output[0].tolist() if not answer else prompt + answer, len(prompt))
 
 
-# -- batching and the hooked forward -----------------------------------------------------------
-
-
-def pad_prompts(
-    prompts: Sequence[TokenizedPrompt], pad_id: int, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Right-padded input_ids [b, s], attention_mask [b, s] and answer weights [b, s, 1]."""
-    length = max(len(p.input_ids) for p in prompts)
-    input_ids = torch.full((len(prompts), length), pad_id, dtype=torch.long)
-    attention = torch.zeros((len(prompts), length), dtype=torch.long)
-    answer = torch.zeros((len(prompts), length, 1), dtype=torch.float32)
-    for row, prompt in enumerate(prompts):
-        n = len(prompt.input_ids)
-        input_ids[row, :n] = torch.tensor(prompt.input_ids)
-        attention[row, :n] = 1
-        answer[row, prompt.answer_start : n] = 1.0
-    return input_ids.to(device), attention.to(device), answer.to(device)
-
-
-HiddenHandler = Callable[[str, torch.Tensor], None]
-
-
-def run_hooked(
-    model: nn.Module,
-    modules: Mapping[str, nn.Module],
-    input_ids: torch.Tensor,
-    attention: torch.Tensor,
-    on_hidden: HiddenHandler,
-) -> None:
-    """One forward that hands each hooked module's output [b, s, d_model] to ``on_hidden``.
-
-    The hooks exist only for this call (so gradient-checkpoint recomputation never fires them)
-    and the forward stops once the last of them has fired.
-    """
-    fired: set[str] = set()
-
-    def make_hook(hook: str) -> Any:
-        def hook_fn(_module: nn.Module, _inputs: Any, output: Any) -> None:
-            on_hidden(hook, output[0] if isinstance(output, tuple) else output)
-            fired.add(hook)
-            if len(fired) == len(modules):
-                raise _StopForward
-
-        return hook_fn
-
-    handles = [module.register_forward_hook(make_hook(hook)) for hook, module in modules.items()]
-    try:
-        model(input_ids=input_ids, attention_mask=attention, use_cache=False)
-    except _StopForward:
-        pass
-    finally:
-        for handle in handles:
-            handle.remove()
-    if len(fired) != len(modules):
-        raise CaptureError(
-            f"hook points {sorted(set(modules) - fired)} never fired; are they modules on the "
-            "forward path?"
-        )
-
-
 def pooled_answer_sums(
     model: nn.Module,
     hook_points: Sequence[str],
@@ -226,7 +141,7 @@ def pooled_answer_sums(
             counts.append(answer.sum(dim=(1, 2)).cpu())  # [b]
 
             def pool(hook: str, hidden: torch.Tensor, answer: torch.Tensor = answer) -> None:
-                sums[hook].append((hidden.float() * answer).sum(dim=1).cpu())  # [b, d_model]
+                sums[hook].append(answer_token_sums(hidden, answer).cpu())  # [b, d_model]
 
             run_hooked(model, modules, input_ids, attention, pool)
     return {hook: torch.cat(parts) for hook, parts in sums.items()}, torch.cat(counts)
@@ -244,7 +159,7 @@ class ActivationCapture:
         canaries: CanarySet,
         hook_points: Sequence[str],
         *,
-        batch_size: int = 8,
+        batch_size: int = 16,
         max_new_tokens: int = 48,
     ) -> None:
         if not hook_points:
@@ -260,30 +175,53 @@ class ActivationCapture:
         self.batch_size = batch_size
         self.max_new_tokens = max_new_tokens
         self.prompt_set_hash = canaries.content_hash()
-        # Fixed-answer prompts never change, so tokenise them once.
+        self.pad_id = tokenizer.pad_token_id or 0
+        # Fixed-answer prompts never change, so tokenise and batch them once.
         self._fixed = {
             i: tokenize_answer(tokenizer, _messages(prompt), prompt.answer)
             for i, prompt in enumerate(canaries.prompts)
             if prompt.answer is not None
         }
+        self.fixed_rows = sorted(self._fixed)
+        self.fixed_batches = CanaryBatches(
+            [self._fixed[i] for i in self.fixed_rows], pad_id=self.pad_id, batch_size=batch_size
+        )
+        self.generated_rows = [i for i in range(len(canaries.prompts)) if i not in self._fixed]
 
     def capture(self, model: nn.Module) -> dict[str, torch.Tensor]:
         """Pooled activations ``{hook point: [n_prompts, d_model]}`` (float32, on CPU)."""
-        with eval_mode(model), torch.no_grad():
-            prompts = [
-                self._fixed[i]
-                if i in self._fixed
-                else generate_answer(model, self.tokenizer, _messages(prompt), self.max_new_tokens)
-                for i, prompt in enumerate(self.canaries.prompts)
-            ]
-        sums, counts = pooled_answer_sums(
-            model,
-            self.hook_points,
-            prompts,
-            pad_id=self.tokenizer.pad_token_id or 0,
-            batch_size=self.batch_size,
-        )
-        return {hook: total / counts[:, None] for hook, total in sums.items()}  # [n, d_model]
+        modules = {hook: resolve_module(model, hook) for hook in self.hook_points}
+        rows: list[int] = []
+        sums: dict[str, list[torch.Tensor]] = {hook: [] for hook in modules}
+        counts: list[torch.Tensor] = []
+        with eval_mode(model), torch.inference_mode():
+            if self.fixed_rows:
+                for batch, hidden in self.fixed_batches.hidden_states(model, modules):
+                    rows.extend(self.fixed_rows[i] for i in batch.rows)
+                    counts.append(batch.answer.sum(dim=(1, 2)).cpu())  # [b]
+                    for hook in modules:
+                        sums[hook].append(answer_token_sums(hidden[hook], batch.answer).cpu())
+            if self.generated_rows:
+                rows.extend(self.generated_rows)
+                generated_sums, generated_counts = pooled_answer_sums(
+                    model,
+                    self.hook_points,
+                    [self._generate(model, i) for i in self.generated_rows],
+                    pad_id=self.pad_id,
+                    batch_size=self.batch_size,
+                )
+                counts.append(generated_counts)
+                for hook in modules:
+                    sums[hook].append(generated_sums[hook])
+            order = torch.tensor(rows).argsort()  # batch order -> canary order
+            total = torch.cat(counts)[order]  # [n]
+            means = {hook: torch.cat(parts)[order] / total[:, None] for hook, parts in sums.items()}
+        # Clones made outside inference mode are ordinary tensors that callers may change.
+        return {hook: mean.clone() for hook, mean in means.items()}  # [n, d_model]
+
+    def _generate(self, model: nn.Module, row: int) -> TokenizedPrompt:
+        prompt = self.canaries.prompts[row]
+        return generate_answer(model, self.tokenizer, _messages(prompt), self.max_new_tokens)
 
 
 def _messages(prompt: CanaryPrompt) -> list[dict[str, str]]:
