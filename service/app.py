@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -31,8 +32,19 @@ Authenticate with `Authorization: Bearer <token>` (scopes: ingest, read, admin).
 """
 
 
+def _log_to_stderr() -> None:
+    """One line per event, with time and level, unless the host configured logging itself."""
+    logger = logging.getLogger("emwatch")
+    if not logger.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     settings = settings or ServiceSettings()
+    _log_to_stderr()
     torch.set_num_threads(settings.torch_threads)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     limits = settings.database_limits()
@@ -48,6 +60,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.ready_threads = anyio.CapacityLimiter(2)  # readiness never queues on requests
+        app.state.ingest_threads = anyio.CapacityLimiter(settings.ingest_concurrency)
         yield
         store.engine.dispose()
 

@@ -13,6 +13,7 @@ with different content is a conflict.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
 
@@ -25,32 +26,12 @@ from service.check_input import CheckLimits, ScoringCopies, read_check
 from service.errors import ApiError
 from service.metrics import ServiceMetrics
 from service.packs import PackRegistry
-from service.replay import DetectorSpec, replay
+from service.replay import DetectorSpec, alert_row, replay
 from service.schemas import AlertOut, CheckResult, SignalOut
 from service.store import Store
 from service.store.errors import UnknownRunError
-from service.store.locked_run import LockedRun, NewCheck
-from service.store.records import AlertRow, RunRecord, StoredCheck, TokenRecord
-
-
-def alert_row(alert: Alert) -> AlertRow:
-    return AlertRow(
-        alert.alert_id,
-        alert.hook_point,
-        alert.feature,
-        alert.rule,
-        alert.severity.value,
-        alert.state.value,
-        alert.threshold,
-        alert.value,
-        alert.peak,
-        alert.started_step,
-        alert.started_at,
-        alert.firing_step,
-        alert.firing_at,
-        alert.resolved_step,
-        alert.resolved_at,
-    )
+from service.store.locked_run import LockedRun
+from service.store.records import RunRecord, StoredCheck, TokenRecord
 
 
 def unknown_run(name: str) -> ApiError:
@@ -86,6 +67,22 @@ def _admit(run: RunRecord, check: Check, token: TokenRecord) -> None:
         )
 
 
+class StalePackError(Exception):
+    """The run under the lock has another pack than the one the check was scored with."""
+
+    def __init__(self, run: RunRecord) -> None:
+        super().__init__(run.name)
+        self.run = run
+
+
+def _score(pack: ProbePack, check: Check) -> dict[tuple[str, str], list[float]]:
+    try:
+        scores = score_activations(pack, ScoringCopies(check))
+    except ScoringError as exc:
+        raise ApiError(422, "incompatible_activations", str(exc)) from exc
+    return {key: values.tolist() for key, values in scores.items()}
+
+
 class IngestService:
     def __init__(
         self, store: Store, packs: PackRegistry, metrics: ServiceMetrics, limits: CheckLimits
@@ -94,6 +91,10 @@ class IngestService:
         self.packs = packs
         self.metrics = metrics
         self.limits = limits
+        # Run name -> its record as last seen, for the pack only: a run's pack never changes,
+        # and everything else is read again under the lock. A deleted and recreated run with
+        # another pack is caught there (``StalePackError``) and scored again.
+        self._runs: dict[str, RunRecord] = {}
 
     def ingest(
         self, run_name: str, body: bytes | bytearray, token: TokenRecord
@@ -121,53 +122,60 @@ class IngestService:
                 "run_mismatch",
                 f"the check is for run {check.run!r} but was sent to run {run_name!r}",
             )
-        run = self.store.get_run(run_name)
-        if run is None:
-            raise unknown_run(run_name)
-        _admit(run, check, token)
-        pack = self.packs.load_for(run)
-        try:
-            per_prompt = {
-                key: values.tolist()
-                for key, values in score_activations(pack, ScoringCopies(check)).items()
-            }
-        except ScoringError as exc:
-            raise ApiError(422, "incompatible_activations", str(exc)) from exc
         digest = content_hash(check)
-        received_at = time.time()
-        try:
-            return self.store.with_locked_run(
-                run_name,
-                lambda locked: self._record(
-                    locked, pack, check, token, digest, per_prompt, received_at
-                ),
-            )
-        except UnknownRunError as exc:  # deleted while this check was being scored
-            raise unknown_run(run_name) from exc
+        run = self._runs.get(run_name)
+        if run is None:
+            run = self.store.get_run(run_name)
+            if run is None:
+                raise unknown_run(run_name)
+            _admit(run, check, token)  # refuse before scoring, when the record is fresh
+        for _attempt in range(2):
+            pack = self.packs.load_for(run)
+            per_prompt = _score(pack, check)
+            try:
+                record = functools.partial(
+                    self._record,
+                    pack=pack,
+                    check=check,
+                    token=token,
+                    digest=digest,
+                    per_prompt=per_prompt,
+                )
+                return self.store.with_locked_run(run_name, record)
+            except UnknownRunError as exc:  # deleted while this check was being scored
+                self._runs.pop(run_name, None)
+                raise unknown_run(run_name) from exc
+            except StalePackError as exc:  # recreated with another pack: score again
+                run = exc.run
+        raise ApiError(409, "run_conflict", f"run {run_name!r} keeps changing; retry")
 
     def _record(
         self,
         locked: LockedRun,
+        *,
         pack: ProbePack,
         check: Check,
         token: TokenRecord,
         digest: str,
         per_prompt: dict[tuple[str, str], list[float]],
-        received_at: float,
     ) -> tuple[CheckResult, str]:
+        received_at = time.time()
         run = locked.run
-        stored_hash = locked.check_hash(check.step)
-        if stored_hash is not None:
+        self._runs[run.name] = run
+        if run.pack_hash != pack.content_hash:
+            raise StalePackError(run)
+        found = locked.lookup(check.step)
+        if found.stored_hash is not None:
             require_run_writer(token, run)
-            return self._repeat(locked, check, digest, stored_hash), "duplicate"
+            return self._repeat(locked, check, digest, found.stored_hash), "duplicate"
         _admit(run, check, token)
-        new = StoredCheck(check.step, received_at, per_prompt)
-        result = replay(locked, DetectorSpec.of(run, pack), check.step, new)
-        locked.write_series(
-            result.after_step, NewCheck(check.step, digest, received_at), result.replayed
-        )
+        new = StoredCheck(check.step, digest, received_at, per_prompt)
+        result = replay(locked, DetectorSpec.of(run, pack), found.saved, new)
+        locked.write_series(result.after_step, result.replayed, result.appended_only)
         alerts = result.detector.alerts()
-        locked.replace_alerts([alert_row(a) for a in alerts])
+        rows = [alert_row(a) for a in alerts]
+        if not (result.appended_only and rows == result.alerts_before):
+            locked.replace_alerts(rows)
         locked.update_run(
             n_checks=run.n_checks + 1,
             last_step=check.step if run.last_step is None else max(check.step, run.last_step),

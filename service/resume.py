@@ -13,9 +13,9 @@ from __future__ import annotations
 import time
 
 from service.access import require_run_writer
-from service.ingest import alert_row, unknown_run
+from service.ingest import unknown_run
 from service.packs import PackRegistry
-from service.replay import DetectorSpec, replay
+from service.replay import DetectorSpec, alert_row, replay
 from service.store import Store
 from service.store.errors import UnknownRunError
 from service.store.locked_run import LockedRun
@@ -39,8 +39,10 @@ def resume_run(
         current = locked.run
         moved = locked.supersede_after(from_step, time.time())
         if moved:
-            result = replay(locked, spec, from_step + 1)  # legacy checks without a state
-            locked.write_series(result.after_step, None, result.replayed)
+            saved = locked.state_before(from_step + 1)
+            result = replay(locked, spec, saved)  # replays only checks saved without a state
+            if result.replayed:
+                locked.write_series(result.after_step, result.replayed, appended_only=False)
             locked.replace_alerts([alert_row(a) for a in result.detector.alerts()])
             live = locked.live_summary()
             locked.update_run(

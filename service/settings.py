@@ -47,6 +47,13 @@ class ServiceSettings(BaseSettings):
         description="Largest magnitude of an activation value a check may carry; residual "
         "streams stay far below, and a larger value would swamp the run's CUSUM for good.",
     )
+    ingest_concurrency: int = Field(
+        default=8,
+        gt=0,
+        description="Checks one process decodes, scores and stores at once; more wait their "
+        "turn without holding a thread. Bounds the threads that contend for the interpreter "
+        "while one of them holds a run's lock.",
+    )
     db_timeout_s: float = Field(
         default=5.0,
         gt=0,

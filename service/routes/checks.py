@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import anyio
 from fastapi import APIRouter, Depends, Query, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from monitor.core.wire import MAX_STEP, MEDIA_TYPE
 from service.auth import Scope
@@ -52,7 +52,9 @@ async def ingest_check(
             f"not {content_type or 'no content type'}",
         )
     body = await read_body(request)
-    result, stored = await run_in_threadpool(services.ingest.ingest, run, body, token)
+    result, stored = await anyio.to_thread.run_sync(
+        services.ingest.ingest, run, body, token, limiter=request.app.state.ingest_threads
+    )
     response.status_code = 201 if stored else 200
     return result
 

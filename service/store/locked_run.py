@@ -4,6 +4,11 @@ Every change to a run's series (a check, a resume) happens here. The lock (``SEL
 UPDATE`` of the run's row on PostgreSQL; SQLite's single write lock) makes changes of one run
 wait for each other on any number of replicas, so everything read inside stays true until the
 commit: no unique violation to interpret, no second SELECT that sees a newer series.
+
+A check that extends the series costs six statements: lock, look up its step, insert the check,
+insert its scores, update the run (and the alerts, when they changed). The statements are built
+once, with bound parameters, as building SQLAlchemy expressions per call costs more than
+SQLite takes to run them.
 """
 
 from __future__ import annotations
@@ -19,22 +24,68 @@ from service.store import tables as t
 from service.store.queries import SCORE_COLUMNS, select_runs, to_alert, to_run, to_score
 from service.store.records import AlertRow, RunRecord, SavedState, ScoreRow, StoredCheck
 
+_checks, _scores = t.checks, t.scores
+_RUN: sa.BindParameter[int] = sa.bindparam("run_id", type_=sa.Integer)
+_STEP: sa.BindParameter[int] = sa.bindparam("step", type_=sa.BigInteger)
+
+_LOCK = select_runs().where(t.runs.c.name == sa.bindparam("name")).with_for_update(of=t.runs)
+_AT_OR_BEFORE = (
+    sa.select(_checks.c.step, _checks.c.content_hash, _checks.c.detector_state)
+    .where(_checks.c.run_id == _RUN, _checks.c.step <= _STEP)
+    .order_by(_checks.c.step.desc())
+    .limit(1)
+)
+_STATE_BEFORE = (
+    sa.select(_checks.c.step, _checks.c.detector_state)
+    .where(_checks.c.run_id == _RUN, _checks.c.step < _STEP, _checks.c.detector_state.is_not(None))
+    .order_by(_checks.c.step.desc())
+    .limit(1)
+)
+_AFTER = (
+    sa.select(
+        _checks.c.step,
+        _checks.c.content_hash,
+        _checks.c.received_at,
+        _scores.c.hook_point,
+        _scores.c.feature,
+        _scores.c.per_prompt,
+    )
+    .join(_scores, (_scores.c.run_id == _checks.c.run_id) & (_scores.c.step == _checks.c.step))
+    .where(_checks.c.run_id == _RUN, _checks.c.step > _STEP)
+    .order_by(_checks.c.step)
+)
+_SCORES_AT = (
+    sa.select(*SCORE_COLUMNS)
+    .where(_scores.c.run_id == _RUN, _scores.c.step == _STEP)
+    .order_by(_scores.c.hook_point, _scores.c.feature)
+)
+_ALERTS = (
+    sa.select(t.alerts)
+    .where(t.alerts.c.run_id == _RUN)
+    .order_by(t.alerts.c.started_step, t.alerts.c.alert_id)
+)
+_LIVE = sa.select(
+    sa.func.count(), sa.func.max(_checks.c.step), sa.func.max(_checks.c.received_at)
+).where(_checks.c.run_id == _RUN)
+
 
 @dataclass(frozen=True)
 class ReplayedCheck:
     """A check as a replay leaves it: its detector state and score rows (z-scores and CUSUMs
     of later checks move when an earlier one arrives)."""
 
-    step: int
+    check: StoredCheck
     state: dict[str, Any]
     score_rows: list[ScoreRow]
 
 
 @dataclass(frozen=True)
-class NewCheck:
-    step: int
-    content_hash: str
-    received_at: float
+class StepLookup:
+    """What the series holds for a step: the check's hash if it is stored, else the saved
+    detector state nearest before it (None: no earlier check has one)."""
+
+    stored_hash: str | None
+    saved: SavedState | None
 
 
 @dataclass(frozen=True)
@@ -46,8 +97,7 @@ class LiveSummary:
 
 def lock_run(connection: Connection, name: str) -> LockedRun | None:
     """Lock the run's row for the rest of the transaction; None if there is no such run."""
-    query = select_runs().where(t.runs.c.name == name).with_for_update(of=t.runs)
-    row = connection.execute(query).mappings().first()
+    row = connection.execute(_LOCK, {"name": name}).mappings().first()
     return LockedRun(connection, to_run(row)) if row else None
 
 
@@ -55,106 +105,80 @@ class LockedRun:
     def __init__(self, connection: Connection, run: RunRecord) -> None:
         self.connection = connection
         self.run = run
-        self._where = t.checks.c.run_id == run.run_id
+        self._key = {"run_id": run.run_id}
 
     # -- reading -----------------------------------------------------------------------------
 
-    def check_hash(self, step: int) -> str | None:
-        return self.connection.execute(
-            sa.select(t.checks.c.content_hash).where(self._where, t.checks.c.step == step)
-        ).scalar()
+    def lookup(self, step: int) -> StepLookup:
+        """One query in the usual case: the row at ``step`` or the nearest before it."""
+        row = self.connection.execute(_AT_OR_BEFORE, {**self._key, "step": step}).first()
+        if row is None:
+            return StepLookup(None, None)
+        if row.step == step:
+            return StepLookup(row.content_hash, None)
+        if row.detector_state is not None:
+            return StepLookup(None, SavedState(row.step, row.detector_state))
+        return StepLookup(None, self.state_before(step))  # checks stored before revision 0002
 
     def state_before(self, step: int) -> SavedState | None:
         """The stored detector state of the nearest check before ``step`` that has one."""
-        row = self.connection.execute(
-            sa.select(t.checks.c.step, t.checks.c.detector_state)
-            .where(self._where, t.checks.c.step < step, t.checks.c.detector_state.is_not(None))
-            .order_by(t.checks.c.step.desc())
-            .limit(1)
-        ).first()
+        row = self.connection.execute(_STATE_BEFORE, {**self._key, "step": step}).first()
         return SavedState(row[0], row[1]) if row else None
 
     def checks_after(self, step: int) -> list[StoredCheck]:
         """Every check after ``step``, in step order, as the detector replays it."""
-        rows = self.connection.execute(
-            sa.select(
-                t.checks.c.step,
-                t.checks.c.received_at,
-                t.scores.c.hook_point,
-                t.scores.c.feature,
-                t.scores.c.per_prompt,
-            )
-            .join(
-                t.scores,
-                (t.scores.c.run_id == t.checks.c.run_id) & (t.scores.c.step == t.checks.c.step),
-            )
-            .where(self._where, t.checks.c.step > step)
-            .order_by(t.checks.c.step)
-        ).all()
-        received: dict[int, float] = {}
+        rows = self.connection.execute(_AFTER, {**self._key, "step": step}).all()
+        stored: dict[int, tuple[str, float]] = {}
         per_step: dict[int, dict[tuple[str, str], list[float]]] = {}
-        for check_step, received_at, hook_point, feature, per_prompt in rows:
-            received[check_step] = received_at
+        for check_step, content_hash, received_at, hook_point, feature, per_prompt in rows:
+            stored[check_step] = (content_hash, received_at)
             per_step.setdefault(check_step, {})[(hook_point, feature)] = list(per_prompt)
-        return [StoredCheck(s, received[s], per_step[s]) for s in per_step]
+        return [StoredCheck(s, *stored[s], per_step[s]) for s in per_step]
 
     def scores_at(self, step: int) -> list[ScoreRow]:
-        query = (
-            sa.select(*SCORE_COLUMNS)
-            .where(t.scores.c.run_id == self.run.run_id, t.scores.c.step == step)
-            .order_by(t.scores.c.hook_point, t.scores.c.feature)
-        )
-        return [to_score(row) for row in self.connection.execute(query).mappings()]
+        rows = self.connection.execute(_SCORES_AT, {**self._key, "step": step}).mappings()
+        return [to_score(row) for row in rows]
 
     def alerts(self) -> list[AlertRow]:
-        query = sa.select(t.alerts).where(t.alerts.c.run_id == self.run.run_id)
-        query = query.order_by(t.alerts.c.started_step, t.alerts.c.alert_id)
-        return [to_alert(row) for row in self.connection.execute(query).mappings()]
+        return [to_alert(row) for row in self.connection.execute(_ALERTS, self._key).mappings()]
 
     def live_summary(self) -> LiveSummary:
-        count, last_step, last_at = self.connection.execute(
-            sa.select(
-                sa.func.count(), sa.func.max(t.checks.c.step), sa.func.max(t.checks.c.received_at)
-            ).where(self._where)
-        ).one()
+        count, last_step, last_at = self.connection.execute(_LIVE, self._key).one()
         return LiveSummary(int(count), last_step, last_at)
 
     # -- writing -----------------------------------------------------------------------------
 
     def write_series(
-        self, after_step: int, new: NewCheck | None, replayed: Sequence[ReplayedCheck]
+        self, after_step: int, replayed: Sequence[ReplayedCheck], appended_only: bool
     ) -> None:
-        """Store a replay: ``new`` (if any) and the new state and scores of every check after
-        ``after_step``, which is exactly the set ``replayed`` covers."""
+        """Store a replay: every check after ``after_step`` (exactly those ``replayed``
+        covers, the new one among them) with its state and scores. Replayed checks are
+        rewritten by deleting and inserting them, four statements whatever their
+        number (each an executemany); ``appended_only`` (just the new check) skips the deletes."""
         run_id = self.run.run_id
-        states = {check.step: check.state for check in replayed}
-        if new is not None:
-            self.connection.execute(
-                t.checks.insert().values(
-                    run_id=run_id,
-                    step=new.step,
-                    content_hash=new.content_hash,
-                    received_at=new.received_at,
-                    detector_state=states.pop(new.step),
+        if not appended_only:
+            for table in (_checks, _scores):
+                self.connection.execute(
+                    table.delete().where(table.c.run_id == run_id, table.c.step > after_step)
                 )
-            )
-        if states:
-            self.connection.execute(
-                t.checks.update()
-                .where(self._where, t.checks.c.step == sa.bindparam("b_step"))
-                .values(detector_state=sa.bindparam("b_state")),
-                [{"b_step": step, "b_state": state} for step, state in states.items()],
-            )
-            self.connection.execute(
-                t.scores.delete().where(t.scores.c.run_id == run_id, t.scores.c.step > after_step)
-            )
+        checks = [
+            {
+                "run_id": run_id,
+                "step": replay.check.step,
+                "content_hash": replay.check.content_hash,
+                "received_at": replay.check.received_at,
+                "detector_state": replay.state,
+            }
+            for replay in replayed
+        ]
+        self.connection.execute(_checks.insert(), checks)
         rows = [
             {"run_id": run_id, **_score_values(row)}
-            for check in replayed
-            for row in check.score_rows
+            for replay in replayed
+            for row in replay.score_rows
         ]
         if rows:
-            self.connection.execute(t.scores.insert(), rows)
+            self.connection.execute(_scores.insert(), rows)
 
     def replace_alerts(self, alerts: Sequence[AlertRow]) -> None:
         self.connection.execute(t.alerts.delete().where(t.alerts.c.run_id == self.run.run_id))
@@ -172,7 +196,7 @@ class LockedRun:
     def supersede_after(self, from_step: int, at: float) -> int:
         """Move every check after ``from_step`` and its scores to the superseded tables, under
         one new ``resumes`` row; returns how many checks moved (none: no row is added)."""
-        later = self._where & (t.checks.c.step > from_step)
+        later = (_checks.c.run_id == self.run.run_id) & (_checks.c.step > from_step)
         count = self.connection.execute(sa.select(sa.func.count()).where(later)).scalar_one()
         if not count:
             return 0
@@ -181,23 +205,23 @@ class LockedRun:
             .values(run_id=self.run.run_id, from_step=from_step, at=at, superseded=count)
             .returning(t.resumes.c.resume_id)
         ).scalar_one()
-        keep = (t.checks.c.step, t.checks.c.run_id, t.checks.c.content_hash, t.checks.c.received_at)
+        keep = (_checks.c.step, _checks.c.run_id, _checks.c.content_hash, _checks.c.received_at)
         self.connection.execute(
             t.superseded_checks.insert().from_select(
                 ["resume_id", *[c.name for c in keep]],
                 sa.select(sa.literal(resume_id), *keep).where(later),
             )
         )
-        later_scores = (t.scores.c.run_id == self.run.run_id) & (t.scores.c.step > from_step)
-        score_columns = [c for c in t.scores.c]
+        later_scores = (_scores.c.run_id == self.run.run_id) & (_scores.c.step > from_step)
+        score_columns = list(_scores.c)
         self.connection.execute(
             t.superseded_scores.insert().from_select(
                 ["resume_id", *[c.name for c in score_columns]],
                 sa.select(sa.literal(resume_id), *score_columns).where(later_scores),
             )
         )
-        self.connection.execute(t.scores.delete().where(later_scores))
-        self.connection.execute(t.checks.delete().where(later))
+        self.connection.execute(_scores.delete().where(later_scores))
+        self.connection.execute(_checks.delete().where(later))
         return int(count)
 
 

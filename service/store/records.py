@@ -91,6 +91,7 @@ class StoredCheck:
     """A check as the detector replays it: per-prompt values per (hook point, feature)."""
 
     step: int
+    content_hash: str
     received_at: float
     per_prompt: dict[tuple[str, str], list[float]]
 

@@ -28,6 +28,10 @@ from service.store.transactions import Transactions
 T = TypeVar("T")
 ADMIN_SCOPE = "admin"
 
+# Every request reads these two; built once (building a statement costs more than running it).
+_TOKEN = sa.select(t.tokens).where(t.tokens.c.token_id == sa.bindparam("id"))
+_RUN = select_runs().where(t.runs.c.name == sa.bindparam("name"))
+
 
 def _token(row: RowMapping) -> TokenRecord:
     return TokenRecord(
@@ -45,8 +49,13 @@ class Store:
         self.engine = engine
         self.transactions = Transactions(engine, limits or DatabaseLimits())
 
-    def _read(self, work: Callable[[Connection], T], *, snapshot: bool = False) -> T:
-        return self.transactions.run(work, snapshot=snapshot)
+    def _read(self, work: Callable[[Connection], T]) -> T:
+        """One read statement."""
+        return self.transactions.run(work, single_statement=True)
+
+    def _snapshot(self, work: Callable[[Connection], T]) -> T:
+        """Several reads that must see one state of the database."""
+        return self.transactions.run(work, snapshot=True)
 
     def _write(self, work: Callable[[Connection], T]) -> T:
         return self.transactions.run(work, write=True)
@@ -76,8 +85,7 @@ class Store:
         self._write(lambda conn: conn.execute(t.tokens.insert().values(**values)))
 
     def get_token(self, token_id: str) -> TokenRecord | None:
-        query = sa.select(t.tokens).where(t.tokens.c.token_id == token_id)
-        row = self._read(lambda conn: conn.execute(query).mappings().first())
+        row = self._read(lambda conn: conn.execute(_TOKEN, {"id": token_id}).mappings().first())
         return _token(row) if row else None
 
     def list_tokens(self) -> list[TokenRecord]:
@@ -191,8 +199,7 @@ class Store:
             raise DuplicateKeyError(name) from exc
 
     def get_run(self, name: str) -> RunRecord | None:
-        query = select_runs().where(t.runs.c.name == name)
-        row = self._read(lambda conn: conn.execute(query).mappings().first())
+        row = self._read(lambda conn: conn.execute(_RUN, {"name": name}).mappings().first())
         return to_run(row) if row else None
 
     def list_runs(self, status: str | None = None) -> list[RunRecord]:
@@ -286,7 +293,7 @@ class Store:
                 rows += [to_score(r, superseded=True) for r in conn.execute(old).mappings()]
             return sorted(rows, key=lambda r: (r.step, r.hook_point, r.feature, r.superseded))
 
-        return self._read(read, snapshot=include_superseded)
+        return self._snapshot(read) if include_superseded else self._read(read)
 
     def list_alerts(self, run_id: int, state: str | None = None) -> list[AlertRow]:
         query = sa.select(t.alerts).where(t.alerts.c.run_id == run_id)
@@ -341,7 +348,7 @@ class Store:
                 alerts.setdefault(row["run_id"], []).append(to_alert(row))
             return MetricsSnapshot(dict(counts), running, scores, alerts)
 
-        return self._read(read, snapshot=True)
+        return self._snapshot(read)
 
     # -- notifications (Alertmanager webhook) ------------------------------------------------
 

@@ -10,8 +10,15 @@ import sqlalchemy as sa
 
 from service.store import Store, connect
 from service.store.errors import DuplicateKeyError, LastAdminTokenError, UnknownRunError
-from service.store.locked_run import LockedRun, NewCheck, ReplayedCheck
-from service.store.records import AlertRow, PackRecord, RunRecord, ScoreRow, TokenRecord
+from service.store.locked_run import LockedRun, ReplayedCheck
+from service.store.records import (
+    AlertRow,
+    PackRecord,
+    RunRecord,
+    ScoreRow,
+    StoredCheck,
+    TokenRecord,
+)
 
 
 @pytest.fixture
@@ -67,8 +74,8 @@ def _record(store: Store, step: int) -> None:
     """What ingest writes for a check that extends the series."""
 
     def write(locked: LockedRun) -> None:
-        new = NewCheck(step, f"{step:064d}", 100.0 + step)
-        locked.write_series(step - 1, new, [ReplayedCheck(step, {"last_step": step}, _rows(step))])
+        new = StoredCheck(step, f"{step:064d}", 100.0 + step, {})
+        locked.write_series(step - 1, [ReplayedCheck(new, {"last_step": step}, _rows(step))], True)
         locked.replace_alerts([_alert(step)])
         locked.update_run(n_checks=locked.run.n_checks + 1, last_step=step)
 
@@ -111,11 +118,11 @@ def test_a_check_is_stored_with_its_scores_alerts_and_state(store: Store) -> Non
     assert (run.n_checks, run.last_step) == (2, 10)
     assert [r.step for r in store.score_series(run.run_id, since_step=5)] == [10]
     assert [a.alert_id for a in store.list_alerts(run.run_id)] == ["a|10"]  # replaced, not added
-    seen = store.with_locked_run(
-        "run-1", lambda locked: (locked.check_hash(10), locked.state_before(10))
-    )
-    assert seen[0] == f"{10:064d}"
-    assert seen[1] is not None and (seen[1].step, seen[1].state) == (0, {"last_step": 0})
+    repeat = store.with_locked_run("run-1", lambda locked: locked.lookup(10))
+    assert (repeat.stored_hash, repeat.saved) == (f"{10:064d}", None)
+    new = store.with_locked_run("run-1", lambda locked: locked.lookup(15))
+    assert new.stored_hash is None and new.saved is not None
+    assert (new.saved.step, new.saved.state) == (10, {"last_step": 10})
 
 
 def test_a_failed_transaction_writes_nothing(store: Store) -> None:
@@ -123,13 +130,14 @@ def test_a_failed_transaction_writes_nothing(store: Store) -> None:
     _record(store, 0)
 
     def fail_midway(locked: LockedRun) -> None:
-        locked.write_series(9, NewCheck(10, "f" * 64, 1.0), [ReplayedCheck(10, {}, _rows(10))])
+        new = StoredCheck(10, "f" * 64, 1.0, {})
+        locked.write_series(9, [ReplayedCheck(new, {}, _rows(10))], appended_only=True)
         raise RuntimeError("the detector failed")
 
     with pytest.raises(RuntimeError):
         store.with_locked_run("run-1", fail_midway)
     assert [r.step for r in store.score_series(run.run_id)] == [0]
-    assert store.with_locked_run("run-1", lambda locked: locked.check_hash(10)) is None
+    assert store.with_locked_run("run-1", lambda locked: locked.lookup(10)).stored_hash is None
 
 
 def test_supersede_moves_later_checks_out_of_the_series(store: Store) -> None:
@@ -152,7 +160,8 @@ def test_supersede_moves_later_checks_out_of_the_series(store: Store) -> None:
     summary = store.with_locked_run("run-1", lambda locked: locked.live_summary())
     assert (summary.n_checks, summary.last_step, summary.last_check_at) == (2, 10, 110.0)
     _record(store, 20)  # the step is free again
-    assert store.with_locked_run("run-1", lambda locked: locked.check_hash(20)) == f"{20:064d}"
+    stored = store.with_locked_run("run-1", lambda locked: locked.lookup(20))
+    assert stored.stored_hash == f"{20:064d}"
 
 
 def test_delete_run_removes_its_series_and_audit(store: Store) -> None:
