@@ -80,6 +80,16 @@ class EmwatchClient:
             return None
         return response.json()
 
+    def _get_if_exists(self, path: str) -> dict[str, Any] | None:
+        """GET ``path``; None on 404."""
+        try:
+            result: dict[str, Any] = self._request("GET", path)
+        except ServiceRejectedError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return result
+
     # -- service -----------------------------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
@@ -98,13 +108,7 @@ class EmwatchClient:
         return result
 
     def get_pack(self, name: str) -> dict[str, Any] | None:
-        try:
-            result: dict[str, Any] = self._request("GET", f"/v1/probe-packs/{name}")
-        except ServiceRejectedError as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return result
+        return self._get_if_exists(f"/v1/probe-packs/{name}")
 
     def list_packs(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self._request("GET", "/v1/probe-packs")
@@ -122,6 +126,21 @@ class EmwatchClient:
 
     def get_run(self, run: str) -> dict[str, Any]:
         result: dict[str, Any] = self._request("GET", f"/v1/runs/{run}")
+        return result
+
+    def find_run(self, run: str) -> dict[str, Any] | None:
+        """The run, or None if the service has none of that name."""
+        return self._get_if_exists(f"/v1/runs/{run}")
+
+    def resume_run(self, run: str, from_step: int, *, reopen: bool = False) -> dict[str, Any]:
+        """Continue ``run`` from ``from_step``: its checks after that step are superseded (kept
+        for audit, left out of scores, alerts and metrics), so a trainer resumed from a
+        checkpoint can send those steps again. Idempotent. A finished run stays finished unless
+        ``reopen``. Answers the run with ``superseded``, the number of checks this call set
+        aside."""
+        result: dict[str, Any] = self._request(
+            "POST", f"/v1/runs/{run}/resume", json={"from_step": from_step, "reopen": reopen}
+        )
         return result
 
     def list_runs(self, status: str | None = None) -> list[dict[str, Any]]:

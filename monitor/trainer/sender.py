@@ -14,6 +14,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from enum import Enum
 from typing import Any
 
 from monitor.trainer.client import EmwatchClient, ServiceRejectedError, ServiceUnavailableError
@@ -23,6 +24,14 @@ log = logging.getLogger("emwatch.sender")
 
 ResultHandler = Callable[[int, dict[str, Any]], None]
 Setup = Callable[[EmwatchClient], None]
+
+
+class Outcome(Enum):
+    """What became of one request."""
+
+    DONE = "done"
+    UNREACHABLE = "unreachable"  # try again later; keep the check
+    REFUSED = "refused"  # the service said no (or the request failed in a way retries cannot fix)
 
 
 class CheckSender:
@@ -38,7 +47,9 @@ class CheckSender:
         max_queue: int = 64,
     ) -> None:
         """``setup`` runs once before any check is sent (register the pack and the run); it
-        is retried, like a send, until the service accepts it."""
+        is retried, like a send, while the service is unreachable. If the service refuses it
+        (4xx), nothing is sent for this run: checks stay in the spool and the refusal is in
+        ``errors``."""
         self.client = client
         self.run = run
         self.spool = spool
@@ -48,6 +59,7 @@ class CheckSender:
         self.errors: list[str] = []  # permanent rejections, for strict mode to raise
         self._queue: queue.Queue[tuple[int, bytes] | None] = queue.Queue(maxsize=max_queue)
         self._ready = False  # setup has succeeded
+        self._refused = False  # the service refused the setup: nothing can be sent
         self._reachable = True  # the last request reached the service (for log messages)
         self._deadline = float("inf")  # set by close()
         self._idle = threading.Event()
@@ -100,7 +112,7 @@ class CheckSender:
             self._catch_up()
             if self._queue.empty():
                 self._idle.set()
-            if closing and (self.flushed or time.monotonic() >= self._deadline):
+            if closing and (self.flushed or self._refused or time.monotonic() >= self._deadline):
                 return
 
     def _take(self, step: int, body: bytes) -> None:
@@ -111,8 +123,12 @@ class CheckSender:
 
     def _catch_up(self) -> None:
         """Finish setup if needed, then replay the spool oldest first."""
+        if self._refused:
+            return
         if not self._ready:
-            self._ready = self._attempt(lambda: self.setup(self.client), "register the run")
+            outcome = self._attempt(lambda: self.setup(self.client), "register the run")
+            self._ready = outcome is Outcome.DONE
+            self._refused = outcome is Outcome.REFUSED
             if not self._ready:
                 return
         for step in self.spool.steps():
@@ -128,17 +144,13 @@ class CheckSender:
         def send() -> None:
             answer.update(self.client.send_check(self.run, body))
 
-        try:
-            self._attempt(send, f"send the check of step {step}", raise_unavailable=True)
-        except ServiceUnavailableError:
+        if self._attempt(send, f"send the check of step {step}") is Outcome.UNREACHABLE:
             return False
         if answer:
             self.on_result(step, answer)
         return True
 
-    def _attempt(
-        self, action: Callable[[], None], what: str, raise_unavailable: bool = False
-    ) -> bool:
+    def _attempt(self, action: Callable[[], None], what: str) -> Outcome:
         """Run one request; log state changes instead of raising into anyone's loop."""
         try:
             action()
@@ -151,20 +163,18 @@ class CheckSender:
                     exc,
                 )
             self._reachable = False
-            if raise_unavailable:
-                raise
-            return False
+            return Outcome.UNREACHABLE
         except ServiceRejectedError as exc:
             log.warning("emwatch: the service refused to %s: %s", what, exc)
             self.errors.append(str(exc))
-            return False
+            return Outcome.REFUSED
         except Exception as exc:  # a bug must not kill the thread and stall the spool
             log.warning("emwatch: unexpected error trying to %s: %r", what, exc)
             self.errors.append(repr(exc))
-            return False
+            return Outcome.REFUSED
         if not self._reachable:
             log.warning(
                 "emwatch: service reachable again; replaying %d spooled checks", len(self.spool)
             )
         self._reachable = True
-        return True
+        return Outcome.DONE

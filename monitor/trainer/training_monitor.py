@@ -12,27 +12,40 @@
 ``EmwatchCallback`` wraps exactly this for ``transformers.Trainer``. Capture runs in the
 training thread (it needs the model at that step); encoding happens here and sending in a
 background thread. Nothing raises into training unless ``strict=True``.
+
+``start(model, step=N)`` with N > 0 resumes the run from a checkpoint at step N (``resume``).
+
+Answers arrive asynchronously. With ``stop_on`` or ``save_on`` set, each ``after_step`` first
+waits for the answers to the checks taken before it (they have had a whole training step to
+come back, so this rarely waits): an alert stops training at the end of the step after the
+alerting check at the latest, as long as the service answers within ``answer_wait`` seconds.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
 from torch import nn
 
 from monitor.core.canaries import CanarySet, load_canaries
 from monitor.core.detect import DetectorConfig, Severity
 from monitor.core.naming import check_run_name
 from monitor.core.pack.pack import read_manifest
-from monitor.core.wire import Check, encode_check
-from monitor.trainer.capture import ActivationCapture, ChatTokenizer
+from monitor.core.wire import ACCEPTED_DTYPES, Check, encode_check
+from monitor.trainer.capture import ActivationCapture, ChatTokenizer, model_device
 from monitor.trainer.client import EmwatchClient, ServiceError
 from monitor.trainer.recording import CheckRecording
+from monitor.trainer.resume import Resume, continue_run, drop_dead_branch, refuse_finished_run
 from monitor.trainer.sender import CheckSender
 from monitor.trainer.spool import DEFAULT_SPOOL_DIR, Spool
+from monitor.trainer.trainer_logs import answer_log_values, metric_name
 
 log = logging.getLogger("emwatch.monitor")
 
@@ -57,11 +70,20 @@ class MonitorConfig:
     save_on: Severity | None = None  # save a checkpoint when one fires
     strict: bool = False
     dtype: str = "float16"  # wire precision; the service scores in float32
-    capture_batch_size: int = 8
+    # Capture under torch.autocast in this dtype ("bfloat16", "float16"), as the training
+    # forward runs; EmwatchCallback sets it from TrainingArguments.bf16/fp16 when None.
+    autocast: str | None = None
+    capture_batch_size: int = 16  # canaries per forward; the shipped 16 take one
     spool_dir: Path = DEFAULT_SPOOL_DIR
     spool_max_checks: int = 1000
     flush_timeout: float = 60.0
     retry_interval: float = 2.0
+    # With stop_on/save_on: how long a step end waits for an earlier check's answer.
+    answer_wait: float = 10.0
+    # Resuming (start at step > 0) a run that is finished: reopen it (a trainer that resumes is
+    # training again) or, if False, leave it finished and send nothing.
+    reopen_finished: bool = True
+    log_max_features: int = 32  # per-feature z-scores added to the Trainer's logs
     # Also keep every check's canary activations and write them here when training ends, for
     # `emwatch probes calibrate` (healthy runs) or a later look; about n_checks x n_prompts x
     # d_model floats per hook point.
@@ -71,6 +93,10 @@ class MonitorConfig:
         check_run_name(self.run)
         if self.check_every < 1:
             raise ValueError("check_every must be >= 1")
+        if self.autocast is not None and self.autocast not in ("bfloat16", "float16"):
+            raise ValueError(
+                f"autocast must be 'bfloat16', 'float16' or None, not {self.autocast!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -98,6 +124,10 @@ class TrainingMonitor:
         self.sender: CheckSender | None = None
         self.checks_sent: list[int] = []
         self.latest: dict[str, Any] | None = None  # the service's latest answer
+        self.check_seconds: float | None = None  # the latest check, in the training thread
+        self._answered: tuple[int, dict[str, Any]] | None = None  # (step, answer), latest
+        self._logged_step: int | None = None
+        self._answers_late = False
         self.stop_notice: AlertNotice | None = None
         self.save_notice: AlertNotice | None = None
         self._save_taken = False
@@ -124,6 +154,20 @@ class TrainingMonitor:
             )
         return name, list(pack["hook_points"])
 
+    def _set_up(
+        self,
+        client: EmwatchClient,
+        register: Callable[[], None],
+        resume: Resume | None,
+        spool: Spool,
+    ) -> None:
+        """The sender's set-up, before anything is sent: register, and resume if resuming."""
+        if resume is not None:
+            refuse_finished_run(client, resume)  # registering reopens a finished run
+        register()
+        if resume is not None:
+            continue_run(client, resume, spool)
+
     def _register(
         self, client: EmwatchClient, pack_name: str, hook_points: list[str], prompt_set_hash: str
     ) -> None:
@@ -142,7 +186,12 @@ class TrainingMonitor:
         client.create_run(spec)
 
     def start(self, model: nn.Module, step: int = 0) -> None:
-        """Register the run and send the baseline check (before any weight update)."""
+        """Register the run and send the baseline check (before any weight update).
+
+        At ``step`` > 0 the run resumes from a checkpoint taken at that step instead: the
+        service sets aside the checks after it, the spool drops them, and the step's own check
+        is sent only if the run lacks it (``monitor.trainer.resume`` says why).
+        """
         try:
             pack_name, hook_points = self._hook_points()
             canaries = (
@@ -162,16 +211,29 @@ class TrainingMonitor:
         spool = Spool(
             self.config.spool_dir, self.config.run, max_checks=self.config.spool_max_checks
         )
+        resume = None
+        if step > 0:
+            drop_dead_branch(spool, step)
+            resume = Resume(
+                self.config.run,
+                step,
+                self.config.check_every,
+                self.config.reopen_finished,
+                self._take_check(model, step),
+            )
         self.sender = CheckSender(
             self.client,
             self.config.run,
             spool,
-            setup=lambda c: self._register(c, pack_name, hook_points, prompt_set_hash),
+            setup=lambda c: self._set_up(
+                c, lambda: self._register(c, pack_name, hook_points, prompt_set_hash), resume, spool
+            ),
             on_result=self._on_result,
             retry_interval=self.config.retry_interval,
         )
         self.sender.start()
-        self.check(model, step)
+        if resume is None:
+            self.check(model, step)
 
     # -- per step ----------------------------------------------------------------------------
 
@@ -180,22 +242,73 @@ class TrainingMonitor:
         if self.capture is None or self.sender is None:
             return
         self._raise_if_strict()
+        body = self._take_check(model, step)
+        if body is not None:
+            self.sender.submit(step, body)
+            self.checks_sent.append(step)
+
+    def _take_check(self, model: nn.Module, step: int) -> bytes | None:
+        """Capture and encode the check of ``step``; None (after a warning) if capture fails."""
+        assert self.capture is not None
+        started = time.perf_counter()
         try:
-            activations = self.capture.capture(model)
+            with self._autocast(model):
+                activations = self.capture.capture(model)
         except Exception as exc:
             self._fail(f"emwatch capture failed at step {step}: {exc!r}")
-            return
+            return None
         if self.recording is not None:
             self.recording.append(step, activations)
         check = Check(self.config.run, step, self.capture.prompt_set_hash, activations)
-        self.sender.submit(step, encode_check(check, dtype=self.config.dtype))
-        self.checks_sent.append(step)
+        body = encode_check(check, dtype=self.config.dtype)
+        self.check_seconds = time.perf_counter() - started
+        return body
+
+    def _autocast(self, model: nn.Module) -> AbstractContextManager[Any]:
+        if self.config.autocast is None:
+            return nullcontext()
+        dtype = ACCEPTED_DTYPES[self.config.autocast]
+        return torch.autocast(model_device(model).type, dtype=dtype)
 
     def after_step(self, model: nn.Module, step: int) -> bool:
         """Check if due; return True if training should stop because of an alert."""
+        if self.config.stop_on is not None or self.config.save_on is not None:
+            self.wait_for_answers(self.config.answer_wait)
         if step % self.config.check_every == 0:
             self.check(model, step)
         return self.stop_requested
+
+    def wait_for_answers(self, timeout: float) -> bool:
+        """Block until every check handed over so far is answered (or spooled: the service is
+        down); False after ``timeout``. After one timeout it does not wait again until the
+        service has caught up, so a slow service costs one wait, not one per step."""
+        if self.sender is None:
+            return True
+        if self.sender.wait_idle(0 if self._answers_late else timeout):
+            self._answers_late = False
+            return True
+        if not self._answers_late:
+            log.warning(
+                "emwatch: no answer from %s within %.1f s; until it catches up, an alert may "
+                "stop training more than one step after its check",
+                self.config.url,
+                timeout,
+            )
+        self._answers_late = True
+        return False
+
+    def take_log_values(self) -> dict[str, float]:
+        """The latest answer's numbers for the Trainer's logs (``trainer_logs``), once per
+        answer; empty when nothing new arrived."""
+        answered = self._answered
+        if answered is None or answered[0] == self._logged_step:
+            return {}
+        step, answer = answered
+        self._logged_step = step
+        values = answer_log_values(step, answer, max_features=self.config.log_max_features)
+        if self.check_seconds is not None:
+            values[metric_name("check_seconds")] = self.check_seconds
+        return values
 
     @property
     def stop_requested(self) -> bool:
@@ -211,6 +324,7 @@ class TrainingMonitor:
     def _on_result(self, step: int, answer: dict[str, Any]) -> None:
         """Runs in the sender thread: remember the answer, turn firing alerts into requests."""
         self.latest = answer
+        self._answered = (step, answer)
         for alert in answer.get("alerts", []):
             if alert["state"] != "firing":
                 continue
