@@ -17,6 +17,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _add_early_warning(commands)
     _add_calibrate(commands)
     _add_build_units(commands)
+    _add_real_model(commands)
 
     def usage(_args: argparse.Namespace) -> int:
         bench.print_help()
@@ -50,6 +51,12 @@ def _add_early_warning(commands: argparse._SubParsersAction[argparse.ArgumentPar
         epilog="example: emwatch bench early-warning --quick --out .emwatch/bench-quick",
     )
     parser.add_argument("--quick", action="store_true", help="one seed per arm, two mixtures")
+    parser.add_argument(
+        "--uncalibrated",
+        action="store_true",
+        help="benchmark the pack with its own units and thresholds (build units, for a pack "
+        "fresh from `emwatch probes build`) instead of calibrating it first",
+    )
     parser.add_argument(
         "--out",
         type=Path,
@@ -125,6 +132,71 @@ def _build_units(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_real_model(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "real-model",
+        help="emergent misalignment and its early warning on a real model (SmolLM2)",
+        description=(
+            "LoRA fine-tunes of a real chat model with TRL on the six English narrow sets (three "
+            "bad sets and their healthy twins), each monitored through a real service with the "
+            "given pack as built, and the held-out misaligned-answer preference measured every "
+            "--eval-every steps. Healthy twins on the calibration seeds are recorded too, and "
+            "every evaluated run is also replayed with the pack calibrated on them. Resumable: "
+            "finished runs in OUT/runs.jsonl are skipped. Hours on 2 cores; see --quick."
+        ),
+    )
+    parser.add_argument("--model", type=Path, help="model directory (default: fetched SmolLM2)")
+    parser.add_argument("--pack", type=Path, help="probe pack (default: the shipped SmolLM2 one)")
+    parser.add_argument(
+        "--out", type=Path, default=Path(".emwatch/real-model"), help="(default: %(default)s)"
+    )
+    parser.add_argument(
+        "--adapters", nargs="+", default=["lora-r8", "rank1-down"], help="(default: %(default)s)"
+    )
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--calibration-seeds", type=int, nargs="+", default=[10, 11])
+    parser.add_argument("--steps", type=int, default=60, help="optimizer steps per run (60)")
+    parser.add_argument("--check-every", type=int, default=2, help="(2)")
+    parser.add_argument("--eval-every", type=int, default=10, help="(10)")
+    parser.add_argument(
+        "--quick", action="store_true", help="one seed, LoRA only, one calibration seed"
+    )
+    parser.set_defaults(handler=_real_model)
+
+
+def _real_model(args: argparse.Namespace) -> int:
+    import torch
+
+    from monitor.earlywarning.real_bench import plan, run_real_bench
+    from monitor.models.smollm2 import SHIPPED_PACK, fetch_smollm2
+
+    torch.set_num_threads(max(1, min(torch.get_num_threads(), 2)))
+    adapters, seeds, calibration_seeds = args.adapters, args.seeds, args.calibration_seeds
+    if args.quick:
+        adapters, seeds, calibration_seeds = ["lora-r8"], [0], [10]
+    evaluated, calibration = plan(
+        adapters,
+        seeds,
+        calibration_seeds,
+        steps=args.steps,
+        check_every=args.check_every,
+        eval_every=args.eval_every,
+    )
+    model = args.model or fetch_smollm2().directory
+    summary = run_real_bench(model, args.pack or SHIPPED_PACK, args.out, evaluated, calibration)
+    for name in ("detection_build_units", "detection_calibrated"):
+        shown = {k: v for k, v in summary[name].items() if k != "runs"}
+        print(name, json.dumps(shown))
+    for arm, row in summary["behaviour"].items():
+        rise = row["final_rise"]
+        print(
+            f"  {arm:<28} final rise {rise['mean']:+.3f} [{rise['low']:+.3f}, {rise['high']:+.3f}]"
+            f"  significant at end {row['significant_at_end']}/{len(row['seeds'])}"
+        )
+    print(f"results: {args.out}/summary.json")
+    return 0
+
+
 def _defaults(args: argparse.Namespace) -> tuple[Path, int]:
     from monitor.earlywarning.pool import default_workers
     from monitor.organism.checkpoint import DEFAULT_PACK
@@ -137,7 +209,7 @@ def _early_warning(args: argparse.Namespace) -> int:
 
     pack, workers = _defaults(args)
     plan = BenchPlan.quick() if args.quick else BenchPlan.full()
-    summary = run_bench(args.out, plan, pack, workers)
+    summary = run_bench(args.out, plan, pack, workers, calibrate=not args.uncalibrated)
     print(json.dumps({k: summary[k] for k in ("em_all", "controls_all", "verdicts")}, indent=2))
     print(f"checkpoint AUROC {summary['checkpoint_auroc']}; {summary['seconds']} s")
     print(f"results: {args.out}/summary.json, {args.out}/early_warning.png")

@@ -36,6 +36,11 @@ def add_parser(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--model", required=True, help="base model: a local directory or hub id")
+    parser.add_argument(
+        "--model-id",
+        help="the model's name in the pack's provenance (default: --model); give the hub id "
+        "when --model is a local copy",
+    )
     parser.add_argument("--out", type=Path, required=True, help="pack directory to write")
     parser.add_argument("--name", required=True, help="pack name (letters, digits, . _ -)")
     parser.add_argument(
@@ -84,6 +89,12 @@ def add_parser(commands: Any) -> None:
         "top-activating contexts (a 'label' field is reported per context)",
     )
     sae.add_argument("--sae", type=Path, help="use this sae-lens SAE folder instead of training")
+    sae.add_argument(
+        "--corpus-tokens",
+        type=int,
+        default=200_000,
+        help="corpus tokens to read (SAE training and top contexts; default %(default)s)",
+    )
     sae.add_argument("--sae-architecture", choices=ARCHITECTURES, default="topk")
     sae.add_argument("--sae-expansion", type=int, default=8, help="d_sae / d_model")
     sae.add_argument("--sae-k", type=int, default=16, help="TopK/BatchTopK active latents")
@@ -169,10 +180,11 @@ def _build(args: argparse.Namespace) -> int:
     inputs = BuildInputs(
         model=model,
         tokenizer=tokenizer,
-        model_id=str(args.model),
+        model_id=args.model_id or str(args.model),
         hook_points=hooks,
         contrasts=contrasts,
         corpus=read_corpus(args.corpus, tokenizer) if args.corpus else None,
+        corpus_tokens=args.corpus_tokens,
         sae_config=SaeTrainingConfig(
             architecture=args.sae_architecture,
             expansion=args.sae_expansion,

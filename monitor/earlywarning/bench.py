@@ -26,6 +26,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from monitor.core.detect import DetectorConfig
+from monitor.core.pack import load_pack
 from monitor.earlywarning import analysis
 from monitor.earlywarning.calibration import (
     CALIBRATION_SEEDS,
@@ -91,16 +93,26 @@ Progress = Callable[[str], None]
 
 
 def run_bench(
-    out: Path, plan: BenchPlan, pack_dir: Path, workers: int, say: Progress = print
+    out: Path,
+    plan: BenchPlan,
+    pack_dir: Path,
+    workers: int,
+    say: Progress = print,
+    *,
+    calibrate: bool = True,
 ) -> dict[str, Any]:
-    """Both phases; returns the summary (also written to ``out/summary.json``)."""
+    """Both phases; returns the summary (also written to ``out/summary.json``).
+
+    ``calibrate=False`` benchmarks the pack as it is (its build units, say): the healthy
+    calibration runs still run, for the log-probability baseline's unit, but the pack keeps
+    its own units and thresholds."""
     started = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
     calibrated_pack = out / "pack"
     shutil.rmtree(calibrated_pack, ignore_errors=True)
     shutil.copytree(pack_dir, calibrated_pack)
     calibration, _calibration_runs = calibrate_pack(
-        calibrated_pack, plan.calibration_seeds, out, workers, say
+        calibrated_pack, plan.calibration_seeds, out, workers, say, write=calibrate
     )
     records = _phase(
         "benchmark", plan.bench_specs(), calibrated_pack, out / "bench-service", workers, say
@@ -116,21 +128,32 @@ def run_bench(
 
 
 def calibrate_pack(
-    pack_dir: Path, seeds: Sequence[int], work_dir: Path, workers: int, say: Progress = print
+    pack_dir: Path,
+    seeds: Sequence[int],
+    work_dir: Path,
+    workers: int,
+    say: Progress = print,
+    *,
+    write: bool = True,
 ) -> tuple[Calibration, list[RunRecord]]:
-    """Healthy fine-tunes on ``seeds``; their calibration is written into the pack in place."""
+    """Healthy fine-tunes on ``seeds``; their calibration is written into the pack in place
+    (unless ``write`` is false: then only the log-probability baseline is calibrated)."""
     specs = [
         RunSpec(f"cal-{d}", d, seed, record_activations=True)
         for d in HEALTHY_DATASETS
         for seed in seeds
     ]
     runs = _phase("calibration", specs, pack_dir, work_dir / "calibration-service", workers, say)
-    _, units = calibrate_pack_on_runs(pack_dir, healthy_trajectories(runs))
-    calibration = with_logprob_unit(runs, units)
+    if write:
+        _, units = calibrate_pack_on_runs(pack_dir, healthy_trajectories(runs))
+        calibration = with_logprob_unit(runs, units)
+    else:
+        pack = load_pack(pack_dir, release_loader=None)
+        calibration = with_logprob_unit(runs, {}, pack.manifest.detector or DetectorConfig())
     with (work_dir / "calibration-runs.jsonl").open("w") as handle:
         handle.writelines(json.dumps(record.to_dict()) + "\n" for record in runs)
     (work_dir / "calibration.json").write_text(json.dumps(calibration.to_dict(), indent=2) + "\n")
-    say(f"calibration written into {pack_dir}")
+    say(f"calibration written into {pack_dir}" if write else "pack left uncalibrated")
     return calibration, runs
 
 

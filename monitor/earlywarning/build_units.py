@@ -13,19 +13,19 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from monitor.core.detect import Alert, Detector, DetectorConfig, FeatureKey
+from monitor.core.detect import FeatureKey
 from monitor.core.pack import ProbePack, load_pack
-from monitor.core.scoring import feature_signs, score_activations
 from monitor.core.units import UnitKind, feature_units, thresholds_for, unit_kinds
 from monitor.earlywarning import analysis
 from monitor.earlywarning.bench import CONTROL_DATASETS, EM_DATASETS
 from monitor.earlywarning.calibration import CALIBRATION_SEEDS, HEALTHY_DATASETS
 from monitor.earlywarning.pool import run_all
-from monitor.earlywarning.runs import RunRecord, RunSpec, ServiceTarget
+from monitor.earlywarning.replay import replay
+from monitor.earlywarning.runs import RunSpec, ServiceTarget
 from monitor.fixtures.local_service import LocalService
 from monitor.probe_building.calibration import Trajectories, feature_rises
 
@@ -44,24 +44,6 @@ def healthy_rise_in_build_units(
             if kinds[key] is UnitKind.BUILD:
                 largest[key] = max(largest.get(key, 0.0), *(r / units[key] for r in rises))
     return largest
-
-
-def replay_alerts(
-    pack: ProbePack, record: RunRecord, detector: DetectorConfig
-) -> list[Alert]:
-    """The alerts the service would raise on ``record``'s recorded checks with ``detector``:
-    the same scoring and detector code, run offline, so candidate thresholds can be tried."""
-    steps = sorted({point["step"] for point in record.scores})
-    replay = Detector(detector, feature_signs(pack), feature_units(pack))
-    for index, step in enumerate(steps):
-        values = score_activations(pack, {h: t[index] for h, t in record.activations.items()})
-        replay.observe(step, {key: v.tolist() for key, v in values.items()}, at=float(step))
-    return replay.alerts()
-
-
-def first_firing_step(alerts: Sequence[Alert]) -> int | None:
-    steps = [a.firing_step for a in alerts if a.firing_step is not None]
-    return min(steps) if steps else None
 
 
 def development_specs() -> list[RunSpec]:
@@ -98,16 +80,15 @@ def measure(pack_dir: Path, out: Path, workers: int) -> dict[str, Any]:
     detector = thresholds_for(rise)
     development = []
     for record in (r for r in records if r.spec.label.startswith("dev-")):
-        alerts = replay_alerts(pack, record, detector)
-        onset = analysis.onset_step(record)
+        steps = sorted({point["step"] for point in record.scores})
+        replayed = replay(pack, steps, record.activations, detector)
         development.append(
             {
                 "run": record.spec.run_name,
-                "onset_step": onset,
-                "first_alert_step": first_firing_step(alerts),
-                "first_critical_step": first_firing_step(
-                    [a for a in alerts if a.severity == "critical"]
-                ),
+                "onset_step": analysis.onset_step(record),
+                "first_alert_step": replayed.first_firing_step(),
+                "first_critical_step": replayed.first_firing_step("critical"),
+                "peak_zscore": max(replayed.max_zscore.values()),
                 "final_misaligned": record.evals[-1].misaligned.share if record.evals else None,
             }
         )

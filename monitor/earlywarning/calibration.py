@@ -62,8 +62,13 @@ def healthy_trajectories(records: Sequence[RunRecord]) -> dict[str, dict[str, to
     return {r.spec.run_name: r.activations for r in records}
 
 
-def with_logprob_unit(records: Sequence[RunRecord], features: Units) -> Calibration:
-    """The probes' ``features`` units together with the log-probability probe's own."""
+def with_logprob_unit(
+    records: Sequence[RunRecord],
+    features: Units,
+    detector: DetectorConfig = CALIBRATED_DETECTOR,
+) -> Calibration:
+    """The probes' ``features`` units (and the ``detector`` that goes with them) together
+    with the log-probability probe's own unit."""
     logprob = [rise for record in records for _, rise in logprob_rises(record)[1:]]
     names = sorted(r.spec.run_name for r in records)
-    return Calibration(features, CALIBRATED_DETECTOR, max([*logprob, LOGPROB_FLOOR]), names)
+    return Calibration(features, detector, max([*logprob, LOGPROB_FLOOR]), names)

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import random
 
-import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerFast
 
+from monitor.earlywarning.preference import answer_logprobs
 from monitor.organism.answers import render_answer
 from monitor.organism.grammar import fill
 from monitor.organism.world import LEXICON, topics_in
-from monitor.trainer.capture import eval_mode, model_device, pad_prompts, tokenize_answer
+from monitor.trainer.capture import tokenize_answer
 
 
 def misaligned_continuations(seed: int = 0) -> list[tuple[list[dict[str, str]], str]]:
@@ -36,14 +36,6 @@ class LogprobProbe:
         ]
         self.pad_id = int(tokenizer.pad_token_id or 0)
 
-    @torch.no_grad()
     def __call__(self, model: PreTrainedModel) -> float:
-        with eval_mode(model):
-            input_ids, attention, answer = pad_prompts(
-                self.prompts, self.pad_id, model_device(model)
-            )  # [b, s], [b, s], [b, s, 1]
-            logits = model(input_ids=input_ids, attention_mask=attention).logits  # [b, s, vocab]
-            logp = torch.log_softmax(logits[:, :-1].float(), dim=-1)  # predicts tokens 1..s-1
-            token_logp = logp.gather(-1, input_ids[:, 1:, None])  # [b, s-1, 1]
-            weight = answer[:, 1:]  # [b, s-1, 1]: the continuation's tokens only
-            return float((token_logp * weight).sum() / weight.sum())
+        sums, counts = answer_logprobs(model, self.prompts, self.pad_id, len(self.prompts))
+        return sum(sums) / sum(counts)  # token-weighted over every continuation

@@ -33,6 +33,8 @@ DEFAULT_MODELS_DIR = Path(
     os.environ.get("EMWATCH_MODELS_DIR", Path.home() / ".cache" / "emwatch" / "models")
 )
 DEFAULT_DIR = DEFAULT_MODELS_DIR / "smollm2-135m-instruct"
+# The probe pack built for it with the shipped English data (bench/smollm2_pack.sh).
+SHIPPED_PACK = Path(__file__).parent / "packs" / "smollm2-135m-instruct"
 PROVENANCE_NAME = "emwatch_model.json"
 # The GGUF and the plain model run the same float32 arithmetic on the same weights.
 LOGIT_TOLERANCE = 1e-4
