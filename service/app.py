@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 import anyio
 import torch
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from monitor import __version__
 from service.auth import Scope, ensure_token
@@ -17,9 +17,10 @@ from service.errors import CatchAll, install_error_handlers
 from service.ingest import IngestService
 from service.limits import BodySizeLimit
 from service.metrics import ServiceMetrics
+from service.openapi import install_openapi
 from service.packs import PackRegistry
 from service.routes import checks, health, metrics, notifications, packs, runs, tokens
-from service.services import Services
+from service.services import Services, known_query_parameters
 from service.settings import ServiceSettings
 from service.store import Store, connect
 
@@ -64,7 +65,13 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         yield
         store.engine.dispose()
 
-    app = FastAPI(title="emwatch", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="emwatch",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        dependencies=[Depends(known_query_parameters)],
+    )
     app.state.services = services
     install_error_handlers(app, retry_after_s=settings.db_timeout_s)
     for module in (health, packs, runs, checks, tokens, metrics, notifications):
@@ -75,4 +82,5 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         limits={"/checks": settings.max_check_bytes, "/probe-packs": settings.max_pack_bytes},
     )
     app.add_middleware(CatchAll)
+    install_openapi(app, metrics_require_token=settings.metrics_require_token)
     return app

@@ -83,6 +83,14 @@ def install_error_handlers(app: FastAPI, retry_after_s: float) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(error.get("type") == "json_invalid" for error in errors):
+            return error_response(
+                400,
+                "invalid_json",
+                "the request body is not valid JSON; send one JSON object "
+                "(Content-Type: application/json)",
+            )
         return error_response(422, "invalid_request", _describe_validation(exc))
 
     @app.exception_handler(StarletteHTTPException)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from monitor.core.detect import DetectorConfig
 from monitor.core.naming import RUN_NAME_PATTERN
+from monitor.core.pack.manifest import SHORT_NAME
 from monitor.core.wire import MAX_STEP
 from service.auth import Scope
 from service.store.records import (
@@ -23,6 +24,8 @@ from service.store.records import (
 RunName = Annotated[str, Field(pattern=RUN_NAME_PATTERN, description="Run name.")]
 LabelKey = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
 LabelValue = Annotated[str, Field(max_length=200)]
+PackName = Annotated[str, Field(pattern=SHORT_NAME.pattern)]
+HookPoint = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 def timestamp(seconds: float | None) -> datetime | None:
@@ -30,7 +33,8 @@ def timestamp(seconds: float | None) -> datetime | None:
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # JSON has no NaN or Infinity, but Python's parser takes them; refuse them at the door.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class ErrorOut(BaseModel):
@@ -81,17 +85,25 @@ class PackDetailOut(PackOut):
 
 class RunCreate(_Body):
     name: RunName
-    probe_pack: str = Field(description="Name of a registered probe pack.")
+    probe_pack: PackName = Field(description="Name of a registered probe pack.")
     model_id: str = Field(default="", max_length=200, description="The model being trained.")
-    d_model: int | None = Field(default=None, gt=0, description="Checked against the pack.")
-    hook_points: list[str] | None = Field(default=None, description="Checked against the pack.")
+    d_model: int | None = Field(
+        default=None, gt=0, le=2**20, description="Checked against the pack."
+    )
+    hook_points: list[HookPoint] | None = Field(
+        default=None, max_length=256, description="Checked against the pack."
+    )
     prompt_set_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     detector: DetectorConfig | None = Field(
         default=None,
         description="Thresholds for this run; default: the probe pack's calibrated ones, else "
         "the service's defaults.",
     )
-    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, max_length=32)
+    labels: dict[LabelKey, LabelValue] = Field(
+        default_factory=dict,
+        max_length=32,
+        json_schema_extra={"additionalProperties": False},  # keys must match the pattern
+    )
 
 
 class RunUpdate(_Body):
@@ -256,7 +268,7 @@ class AlertListOut(BaseModel):
 
 class TokenCreate(_Body):
     name: str = Field(min_length=1, max_length=100)
-    scopes: list[Scope] = Field(min_length=1)
+    scopes: list[Scope] = Field(min_length=1, max_length=3)
 
 
 class TokenOut(BaseModel):

@@ -6,10 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Path, Request, Security
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from monitor.core.naming import check_run_name
+from monitor.core.naming import RUN_NAME_PATTERN, check_run_name
 from service.auth import Scope, authenticate
 from service.errors import ApiError
 from service.ingest import IngestService
@@ -40,6 +42,7 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 # Only documents the scheme in the OpenAPI; ``authenticate`` does the checking.
 BEARER = HTTPBearer(
     auto_error=False,
+    scheme_name="bearer",
     bearerFormat="emw_<id>_<secret>",
     description="An emwatch token. Scopes: ingest (trainers), read (dashboards), admin.",
 )
@@ -63,7 +66,42 @@ def require(*scopes: Scope) -> Callable[..., TokenRecord]:
 IngestToken = Annotated[TokenRecord, Depends(require(Scope.INGEST))]
 
 
-def valid_run_name(run: str) -> str:
+# Documented with its pattern, checked by ``valid_run_name`` (whose message says how to fix it).
+RunPath = Annotated[
+    str,
+    Path(description="Run name.", json_schema_extra={"pattern": RUN_NAME_PATTERN}),
+]
+
+
+_QUERY_NAMES: dict[int, frozenset[str]] = {}  # by route; routes live as long as the process
+
+
+def _query_names(dependant: Dependant) -> frozenset[str]:
+    """The query parameters a route takes, its dependencies' included."""
+    own = {param.alias for param in dependant.query_params}
+    return frozenset(own.union(*(_query_names(sub) for sub in dependant.dependencies)))
+
+
+async def known_query_parameters(request: Request) -> None:
+    """Refuse query parameters the route does not take: a typo (``?stauts=finished``) would
+    otherwise be ignored and answer as if no filter had been asked for."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not request.query_params:
+        return
+    known = _QUERY_NAMES.get(id(route))
+    if known is None:
+        known = _QUERY_NAMES[id(route)] = _query_names(route.dependant)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        takes = ", ".join(sorted(known)) or "none"
+        raise ApiError(
+            422,
+            "unknown_query_parameter",
+            f"unknown query parameters {unknown}; this endpoint takes: {takes}",
+        )
+
+
+def valid_run_name(run: RunPath) -> str:
     try:
         return check_run_name(run)
     except ValueError as exc:

@@ -18,7 +18,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -40,15 +40,20 @@ class AlertState(StrEnum):
     RESOLVED = "resolved"
 
 
+# Rule names become Prometheus label values and parts of alert ids: ASCII words, bounded.
+RuleName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_]{1,64}$")]
+MAX_CHECKS = 10_000  # the longest a rule may wait (for_checks, resolve_after_checks)
+
+
 class RuleConfig(BaseModel):
     """Alert when ``signal`` reaches a severity's threshold for ``for_checks`` checks in a row."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     signal: Literal["zscore", "cusum"]
     warning: float | None = Field(default=None, gt=0)
     critical: float | None = Field(default=None, gt=0)
-    for_checks: int = Field(default=1, ge=1)
+    for_checks: int = Field(default=1, ge=1, le=MAX_CHECKS)
 
     @model_validator(mode="after")
     def _thresholds(self) -> RuleConfig:
@@ -73,19 +78,16 @@ def _default_rules() -> dict[str, RuleConfig]:
 class DetectorConfig(BaseModel):
     """Every threshold of the detector; a run may override any of them."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    rules: dict[str, RuleConfig] = Field(default_factory=_default_rules)
+    rules: dict[RuleName, RuleConfig] = Field(
+        default_factory=_default_rules,
+        max_length=16,
+        json_schema_extra={"additionalProperties": False},  # names must match the pattern
+    )
     cusum_slack: float = Field(default=1.0, ge=0, description="z-units subtracted per check")
-    resolve_after_checks: int = Field(default=2, ge=1)
+    resolve_after_checks: int = Field(default=2, ge=1, le=MAX_CHECKS)
     min_scale: float = Field(default=1e-3, gt=0, description="floor of a feature's z unit")
-
-    @model_validator(mode="after")
-    def _rule_names(self) -> DetectorConfig:
-        bad = [name for name in self.rules if not name.replace("_", "").isalnum()]
-        if bad:
-            raise ValueError(f"rule names must be letters, digits and '_': {bad}")
-        return self
 
 
 @dataclass

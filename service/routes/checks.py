@@ -11,6 +11,7 @@ from monitor.core.wire import MAX_STEP, MEDIA_TYPE
 from service.auth import Scope
 from service.errors import ApiError
 from service.limits import read_body
+from service.openapi import errors
 from service.schemas import AlertListOut, AlertOut, CheckResult, ScorePointOut, ScoreSeriesOut
 from service.services import IngestToken, RunDep, ServicesDep, require, valid_run_name
 
@@ -31,7 +32,10 @@ _CHECK_DOC = {
     response_model=CheckResult,
     status_code=201,
     openapi_extra=_CHECK_DOC,
-    responses={200: {"model": CheckResult, "description": "Exact repeat, stored once"}},
+    responses={
+        200: {"model": CheckResult, "description": "Exact repeat, stored once"},
+        **errors(400, 404, 409, 413, 415, 422),
+    },
 )
 async def ingest_check(
     run: Annotated[str, Depends(valid_run_name)],
@@ -59,7 +63,12 @@ async def ingest_check(
     return result
 
 
-@router.get("/scores", response_model=ScoreSeriesOut, dependencies=[Depends(require(Scope.READ))])
+@router.get(
+    "/scores",
+    response_model=ScoreSeriesOut,
+    responses=errors(404),
+    dependencies=[Depends(require(Scope.READ))],
+)
 def score_series(
     run: RunDep,
     services: ServicesDep,
@@ -81,7 +90,12 @@ def score_series(
     return ScoreSeriesOut(run=run.name, points=[ScorePointOut.of(row) for row in rows])
 
 
-@router.get("/alerts", response_model=AlertListOut, dependencies=[Depends(require(Scope.READ))])
+@router.get(
+    "/alerts",
+    response_model=AlertListOut,
+    responses=errors(404),
+    dependencies=[Depends(require(Scope.READ))],
+)
 def list_alerts(
     run: RunDep,
     services: ServicesDep,

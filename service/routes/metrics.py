@@ -11,7 +11,16 @@ from service.services import ServicesDep
 router = APIRouter(tags=["metrics"])
 
 
-@router.get("/metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Prometheus text exposition format.",
+            "content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
+        }
+    },
+)
 def metrics(services: ServicesDep, request: Request) -> Response:
     if services.settings.metrics_require_token:
         authenticate(services.store, request.headers.get("authorization"), Scope.READ)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from monitor.core.pack.archive import MEDIA_TYPE
+from monitor.core.pack.manifest import SHORT_NAME
 from service.auth import Scope
 from service.errors import ApiError
+from service.openapi import errors
 from service.schemas import PackDetailOut, PackOut
 from service.services import ServicesDep, require
 
 router = APIRouter(prefix="/v1/probe-packs", tags=["probe packs"])
+PackPath = Annotated[str, Path(description="Probe pack name.", pattern=SHORT_NAME.pattern)]
 
 _UPLOAD_DOC = {
     "requestBody": {
@@ -27,7 +32,10 @@ _UPLOAD_DOC = {
     response_model=PackOut,
     status_code=201,
     openapi_extra=_UPLOAD_DOC,
-    responses={200: {"model": PackOut, "description": "Already registered, same content"}},
+    responses={
+        200: {"model": PackOut, "description": "Already registered, same content"},
+        **errors(409, 413, 422),
+    },
     dependencies=[Depends(require(Scope.INGEST))],
 )
 async def register_pack(request: Request, response: Response, services: ServicesDep) -> PackOut:
@@ -46,9 +54,10 @@ def list_packs(services: ServicesDep) -> list[PackOut]:
 @router.get(
     "/{name}",
     response_model=PackDetailOut,
+    responses=errors(404),
     dependencies=[Depends(require(Scope.READ, Scope.INGEST))],
 )
-def get_pack(name: str, services: ServicesDep) -> PackDetailOut:
+def get_pack(name: PackPath, services: ServicesDep) -> PackDetailOut:
     """A pack; ingest tokens may read it too, so a trainer can register a run by pack name."""
     record = services.store.get_pack(name)
     if record is None:
@@ -56,8 +65,13 @@ def get_pack(name: str, services: ServicesDep) -> PackDetailOut:
     return PackDetailOut(**PackOut.of(record).model_dump(), manifest=record.manifest)
 
 
-@router.delete("/{name}", status_code=204, dependencies=[Depends(require(Scope.ADMIN))])
-def delete_pack(name: str, services: ServicesDep) -> Response:
+@router.delete(
+    "/{name}",
+    status_code=204,
+    responses=errors(404, 409),
+    dependencies=[Depends(require(Scope.ADMIN))],
+)
+def delete_pack(name: PackPath, services: ServicesDep) -> Response:
     if services.store.get_pack(name) is None:
         raise ApiError(404, "unknown_probe_pack", f"no probe pack named {name!r}")
     users = services.store.runs_using_pack(name)

@@ -12,6 +12,7 @@ from monitor.core.scoring import ScoringError, check_compatible
 from service.access import require_run_writer
 from service.auth import Scope
 from service.errors import ApiError
+from service.openapi import errors
 from service.resume import resume_run
 from service.schemas import (
     ResumedRunOut,
@@ -44,7 +45,10 @@ def _same_spec(run: RunRecord, body: RunCreate, detector: DetectorConfig) -> boo
     "",
     response_model=RunOut,
     status_code=201,
-    responses={200: {"model": RunOut, "description": "Run exists with this spec (resumed)"}},
+    responses={
+        200: {"model": RunOut, "description": "Run exists with this spec (resumed)"},
+        **errors(404, 409),
+    },
 )
 def create_run(
     body: RunCreate, response: Response, services: ServicesDep, token: IngestToken
@@ -112,14 +116,17 @@ def list_runs(
 
 
 @router.get(
-    "/{run}", response_model=RunOut, dependencies=[Depends(require(Scope.READ, Scope.INGEST))]
+    "/{run}",
+    response_model=RunOut,
+    responses=errors(404),
+    dependencies=[Depends(require(Scope.READ, Scope.INGEST))],
 )
 def get_run(run: RunDep, services: ServicesDep) -> RunOut:
     """A run; ingest tokens may read it too (a trainer checks where its run stands)."""
     return run_out(services, run)
 
 
-@router.patch("/{run}", response_model=RunOut)
+@router.patch("/{run}", response_model=RunOut, responses=errors(404))
 def update_run(run: RunDep, body: RunUpdate, services: ServicesDep, token: IngestToken) -> RunOut:
     """Mark a run finished or failed (it leaves /metrics), or running again.
 
@@ -130,7 +137,7 @@ def update_run(run: RunDep, body: RunUpdate, services: ServicesDep, token: Inges
     return run_out(services, _reread(services, run.name))
 
 
-@router.post("/{run}/resume", response_model=ResumedRunOut)
+@router.post("/{run}/resume", response_model=ResumedRunOut, responses=errors(404))
 def resume(
     run: RunDep, body: ResumeRequest, services: ServicesDep, token: IngestToken
 ) -> ResumedRunOut:
@@ -151,7 +158,12 @@ def resume(
     return ResumedRunOut(**run_out(services, resumed).model_dump(), superseded=superseded)
 
 
-@router.delete("/{run}", status_code=204, dependencies=[Depends(require(Scope.ADMIN))])
+@router.delete(
+    "/{run}",
+    status_code=204,
+    responses=errors(404),
+    dependencies=[Depends(require(Scope.ADMIN))],
+)
 def delete_run(run: RunDep, services: ServicesDep) -> Response:
     services.store.delete_run(run.run_id)
     return Response(status_code=204)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Response
 
 from service.auth import Scope, create_token
 from service.errors import ApiError
+from service.openapi import errors
 from service.schemas import TokenCreate, TokenCreatedOut, TokenOut
 from service.services import ServicesDep, require
 from service.store.errors import LastAdminTokenError
@@ -29,7 +30,7 @@ def list_tokens(services: ServicesDep) -> list[TokenOut]:
     return [TokenOut.of(record) for record in services.store.list_tokens()]
 
 
-@router.delete("/{token_id}", status_code=204)
+@router.delete("/{token_id}", status_code=204, responses=errors(404, 409))
 def revoke(token_id: str, services: ServicesDep) -> Response:
     """Revoke a token. The last live admin token cannot be revoked: create another first."""
     try:

@@ -58,7 +58,10 @@ def service(
         process = ServiceProcess(
             tmp_path_factory.mktemp("service"),
             database_url=url,
-            extra_env={"EMWATCH_MAX_CHECK_BYTES": str(256 * 1024)},
+            extra_env={
+                "EMWATCH_MAX_CHECK_BYTES": str(256 * 1024),
+                "EMWATCH_MAX_PROMPTS_PER_CHECK": "64",
+            },
         ).start()
         yield process
         process.stop()

@@ -65,6 +65,106 @@ def _post_check(http: httpx.Client, body: bytes, run: str = RUN) -> httpx.Respon
     return http.post(f"/v1/runs/{run}/checks", content=body, headers=OCTET)
 
 
+def _with_metadata(run: str, **overrides: str) -> bytes:
+    """A check whose metadata says what no encoder would write."""
+    check = make_check(run, 30)
+    metadata = {
+        "emwatch_wire": "1",
+        "run": run,
+        "step": "30",
+        "hook_points": json.dumps(list(check.activations)),
+        "prompt_set_hash": "c" * 64,
+        "dtype": "float32",
+        **overrides,
+    }
+    return save(dict(check.activations), metadata=metadata)
+
+
+def test_fewer_prompts_than_the_baseline(http: httpx.Client, unchanged: None) -> None:
+    body = encode_check(make_check(RUN, 30, n_prompts=4))
+    _assert_rejected(_post_check(http, body), 422, "carries 4 prompts", "has 6")
+
+
+@pytest.mark.parametrize(
+    ("step", "fragment"),
+    [
+        (str(2**63), "out of range"),
+        (str(2**63 - 1), "out of range"),
+        ("9" * 5000, "out of range"),
+        ("\u0663", "plain decimal digits"),  # ARABIC-INDIC DIGIT THREE: int() takes it
+        ("3_0", "plain decimal digits"),
+        (" 40 ", "plain decimal digits"),
+        ("040", "leading zeros"),
+        ("-1", "no sign"),
+    ],
+)
+def test_steps_out_of_range_or_not_canonical(
+    http: httpx.Client, unchanged: None, step: str, fragment: str
+) -> None:
+    _assert_rejected(_post_check(http, _with_metadata(RUN, step=step)), 400, fragment)
+
+
+@pytest.mark.parametrize("prompt_set_hash", ["c" * 65, "c" * 63 + "\0", "x" * 10_000, "C" * 64, ""])
+def test_prompt_set_hash_as_at_run_creation_on_a_runs_first_check(
+    http: httpx.Client, admin: EmwatchClient, unchanged: None, prompt_set_hash: str
+) -> None:
+    name = f"first-{len(prompt_set_hash)}-{prompt_set_hash[:1] or 'empty'}"
+    admin.create_run({"name": name, "probe_pack": "api-pack"})
+    body = _with_metadata(name, prompt_set_hash=prompt_set_hash)
+    _assert_rejected(_post_check(http, body, run=name), 400, "64 lowercase hex")
+    run = admin.get_run(name)
+    assert (run["n_checks"], run["prompt_set_hash"]) == (0, None)
+    admin.delete_run(name)
+
+
+@pytest.mark.parametrize("value", [3e38, -3e38, 2e6])
+def test_values_beyond_the_magnitude_bound(
+    http: httpx.Client, unchanged: None, value: float
+) -> None:
+    check = make_check(RUN, 30)
+    check.activations[HOOKS[0]][1, 2] = value  # type: ignore[index]
+    _assert_rejected(
+        _post_check(http, encode_check(check)), 422, "EMWATCH_MAX_ABS_ACTIVATION", HOOKS[0]
+    )
+
+
+def test_more_prompts_than_the_service_takes(http: httpx.Client, unchanged: None) -> None:
+    body = encode_check(make_check(RUN, 30, n_prompts=100))  # the test service takes 64
+    _assert_rejected(_post_check(http, body), 422, "carries 100 prompts", "at most 64")
+
+
+def test_unknown_query_parameters_are_named(http: httpx.Client, unchanged: None) -> None:
+    response = http.get("/v1/runs", params={"stauts": "finished"})
+    _assert_rejected(response, 422, "unknown query parameters ['stauts']", "status")
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "fragment"),
+    [
+        (b"{not json", 400, "not valid JSON"),
+        (b'{"name": "x", "probe_pack": "api-pack", "d_model": Infinity}', 422, "d_model"),
+        (b'{"name": "n", "probe_pack": "api-pack", "labels": {"bad key": "v"}}', 422, "labels"),
+        (
+            b'{"name": "n", "probe_pack": "api-pack", "detector": {"rules": {"'
+            + b"r" * 65
+            + b'": {"signal": "zscore", "warning": 1}}}}',
+            422,
+            "rules",
+        ),
+        (
+            b'{"name": "n", "probe_pack": "api-pack", "detector": {"cusum_slack": NaN}}',
+            422,
+            "cusum_slack",
+        ),
+    ],
+)
+def test_json_bodies_out_of_bounds(
+    http: httpx.Client, unchanged: None, body: bytes, status: int, fragment: str
+) -> None:
+    response = http.post("/v1/runs", content=body, headers={"Content-Type": "application/json"})
+    _assert_rejected(response, status, fragment)
+
+
 def test_wrong_d_model(http: httpx.Client, unchanged: None) -> None:
     body = encode_check(make_check(RUN, 30, d_model=D_MODEL * 2))
     _assert_rejected(_post_check(http, body), 422, "d_model 32", "d_model 16")
