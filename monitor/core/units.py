@@ -59,10 +59,12 @@ def thresholds_for(healthy_rise: float) -> DetectorConfig:
 
 # Calibrated units are the largest healthy rise itself.
 CALIBRATED_DETECTOR = thresholds_for(1.0)
-# In build units a healthy fine-tune of the organism rose at most this far (the largest z of
-# any feature at any check of its calibration runs: ``emwatch bench build-units``,
-# bench/results/build_unit_thresholds.json); checked on SmolLM2 (docs/probe-building.md).
-BUILD_UNIT_HEALTHY_RISE = 0.1
+# In build units a healthy fine-tune of the organism rose at most this far: the largest z of
+# any feature at any check of its calibration runs was 0.2108 (model diffing; contrast answers
+# 0.117), so a healthy run moves the canaries about a fifth of the way to the persona
+# (``emwatch bench build-units``, bench/results/build_units.json); checked on SmolLM2
+# (docs/probe-building.md).
+BUILD_UNIT_HEALTHY_RISE = 0.21
 BUILD_UNIT_DETECTOR = thresholds_for(BUILD_UNIT_HEALTHY_RISE)
 
 
