@@ -69,8 +69,8 @@ def _store(
     return f"{PREFIX}_{token_id}_{secret}", record
 
 
-def authenticate(store: Store, authorization: str | None, *needed: Scope) -> TokenRecord:
-    """Check an ``Authorization`` header for a live token holding one of ``needed`` (or admin)."""
+def bearer_token(authorization: str | None) -> tuple[str, str]:
+    """The (id, secret) of the token in an ``Authorization`` header; 401 if there is none."""
     if not authorization:
         raise AuthError(
             401,
@@ -80,8 +80,12 @@ def authenticate(store: Store, authorization: str | None, *needed: Scope) -> Tok
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthError(401, "the Authorization header must be 'Bearer <token>'")
-    token_id, secret = parse_token(token.strip())
-    record = store.get_token(token_id)
+    return parse_token(token.strip())
+
+
+def verify(record: TokenRecord | None, token_id: str, secret: str, *needed: Scope) -> TokenRecord:
+    """Check a secret against the stored token, which must be live and hold one of
+    ``needed`` (or admin)."""
     # Compare against a dummy digest when the id is unknown, so timing does not tell ids apart.
     expected = record.secret_sha256 if record else _digest("unknown-" + token_id)
     if not hmac.compare_digest(expected, _digest(secret)) or record is None:
@@ -95,3 +99,9 @@ def authenticate(store: Store, authorization: str | None, *needed: Scope) -> Tok
             403, f"token {record.name!r} has scopes [{held}]; this endpoint needs {wanted}"
         )
     return record
+
+
+def authenticate(store: Store, authorization: str | None, *needed: Scope) -> TokenRecord:
+    """Check an ``Authorization`` header for a live token holding one of ``needed`` (or admin)."""
+    token_id, secret = bearer_token(authorization)
+    return verify(store.get_token(token_id), token_id, secret, *needed)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Path, Request, Security
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from monitor.core.naming import RUN_NAME_PATTERN, check_run_name
-from service.auth import Scope, authenticate
+from service.auth import Scope, bearer_token, verify
 from service.errors import ApiError
 from service.ingest import IngestService
 from service.metrics import ServiceMetrics
@@ -20,6 +21,7 @@ from service.packs import PackRegistry
 from service.settings import ServiceSettings
 from service.store import Store
 from service.store.records import RunRecord, TokenRecord
+from service.token_cache import TokenCache
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class Services:
     packs: PackRegistry
     ingest: IngestService
     metrics: ServiceMetrics
+    tokens: TokenCache
 
 
 async def get_services(request: Request) -> Services:
@@ -48,17 +51,23 @@ BEARER = HTTPBearer(
 )
 
 
-def require(*scopes: Scope) -> Callable[..., TokenRecord]:
+def require(*scopes: Scope) -> Callable[..., Awaitable[TokenRecord]]:
     """A dependency that admits a request only with a token holding one of ``scopes`` (or
     admin), and hands the token to the route."""
 
-    def dependency(
+    async def dependency(
         request: Request,
         services: ServicesDep,
         _documented: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],
     ) -> TokenRecord:
         # Read the header ourselves: HTTPBearer cannot tell "no token" from "Basic ...".
-        return authenticate(services.store, request.headers.get("authorization"), *scopes)
+        token_id, secret = bearer_token(request.headers.get("authorization"))
+        record = services.tokens.get(token_id)
+        if record is None:  # a database read: in a worker thread, not on the event loop
+            record = await anyio.to_thread.run_sync(services.store.get_token, token_id)
+            if record is not None:
+                services.tokens.put(record)
+        return verify(record, token_id, secret, *scopes)
 
     return dependency
 
@@ -101,7 +110,7 @@ async def known_query_parameters(request: Request) -> None:
         )
 
 
-def valid_run_name(run: RunPath) -> str:
+async def valid_run_name(run: RunPath) -> str:
     try:
         return check_run_name(run)
     except ValueError as exc:

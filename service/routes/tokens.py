@@ -44,4 +44,5 @@ def revoke(token_id: str, services: ServicesDep) -> Response:
         ) from exc
     if not revoked:
         raise ApiError(404, "unknown_token", f"no live token with id {token_id!r}")
+    services.tokens.forget(token_id)  # other replicas follow within EMWATCH_TOKEN_CACHE_S
     return Response(status_code=204)

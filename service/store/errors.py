@@ -17,11 +17,16 @@ class UnknownRunError(LookupError):
 
 class DatabaseUnavailableError(Exception):
     """The database did not answer in time, refused the connection or is locked: the request
-    changed nothing and may be retried. ``reason`` is for the log, never for the client."""
+    changed nothing and may be retried. ``reason`` is for the log, never for the client.
 
-    def __init__(self, reason: str) -> None:
+    ``down``: what the failure says about the database, for ``Breaker``: "all" (unreachable
+    or not answering), "writes" (locked by another writer), "" (busy with this request only).
+    """
+
+    def __init__(self, reason: str, down: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.down = down
 
 
 class LastAdminTokenError(Exception):

@@ -13,6 +13,7 @@ SQLite takes to run them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -67,6 +68,17 @@ _ALERTS = (
 _LIVE = sa.select(
     sa.func.count(), sa.func.max(_checks.c.step), sa.func.max(_checks.c.received_at)
 ).where(_checks.c.run_id == _RUN)
+
+
+@functools.cache
+def _run_update(columns: tuple[str, ...]) -> sa.Update:
+    """The UPDATE of these run columns, built once per set of columns (ingest always sets the
+    same ones)."""
+    return (
+        t.runs.update()
+        .where(t.runs.c.run_id == sa.bindparam("b_run"))
+        .values({column: sa.bindparam(column) for column in columns})
+    )
 
 
 @dataclass(frozen=True)
@@ -190,7 +202,7 @@ class LockedRun:
 
     def update_run(self, **values: Any) -> None:
         self.connection.execute(
-            t.runs.update().where(t.runs.c.run_id == self.run.run_id).values(**values)
+            _run_update(tuple(sorted(values))), {**values, "b_run": self.run.run_id}
         )
 
     def supersede_after(self, from_step: int, at: float) -> int:

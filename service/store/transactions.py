@@ -10,19 +10,23 @@ Every read and write of the store goes through ``Transactions.run``. It
   connection had died (the server restarted): the work is a whole transaction, so repeating it
   is safe;
 - turns "the database cannot answer now" (refused, timed out, locked, hung) into
-  ``DatabaseUnavailableError``, which the app answers with 503 and ``Retry-After``.
+  ``DatabaseUnavailableError``, which the app answers with 503 and ``Retry-After``, and then
+  fails fast for a second (``Breaker``) rather than letting every request wait its timeout.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from service.store.breaker import Breaker
 from service.store.database import SQLITE_BUSY_MS, SQLITE_WRITE, DatabaseLimits
 from service.store.errors import DatabaseUnavailableError
 from service.store.watchdog import Watch, Watchdog
@@ -31,6 +35,16 @@ T = TypeVar("T")
 
 # Errors that say the database cannot be used right now, not that the request is wrong.
 _UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError)
+
+
+def _down(exc: sa.exc.DBAPIError) -> str:
+    """What an error says about the database (see ``DatabaseUnavailableError.down``)."""
+    original = exc.orig
+    if isinstance(original, psycopg.errors.QueryCanceled | psycopg.errors.LockNotAvailable):
+        return ""  # it answered: this statement waited too long (for a lock, or to finish)
+    if isinstance(original, sqlite3.OperationalError) and "locked" in str(original):
+        return "writes"  # another process holds the write lock; readers go on (WAL)
+    return "all"
 
 
 def _reason(exc: Exception) -> str:
@@ -45,6 +59,7 @@ class Transactions:
         self.limits = limits
         self.postgresql = engine.dialect.name == "postgresql"
         self.watchdog = Watchdog()
+        self._breakers = {write: Breaker(cooldown_s=1.0) for write in (False, True)}
         self._sqlite_writer = None if self.postgresql else threading.Lock()
 
     def run(
@@ -73,8 +88,14 @@ class Transactions:
             options["isolation_level"] = "REPEATABLE READ"
         elif self.postgresql and single_statement:
             options["isolation_level"] = "AUTOCOMMIT"
-        with self._writer_turn(write, timeout):
-            return self._attempt_twice(work, options, timeout)
+        self._breakers[write].check()
+        try:
+            with self._writer_turn(write, timeout):
+                return self._attempt_twice(work, options, timeout)
+        except DatabaseUnavailableError as exc:
+            for breaker in {"all": (False, True), "writes": (True,), "": ()}[exc.down]:
+                self._breakers[breaker].open(exc.reason)
+            raise
 
     @contextmanager
     def _writer_turn(self, write: bool, timeout: float) -> Iterator[None]:
@@ -84,7 +105,7 @@ class Transactions:
             yield
             return
         if not self._sqlite_writer.acquire(timeout=timeout):
-            raise DatabaseUnavailableError(f"no write turn within {timeout:g} s")
+            raise DatabaseUnavailableError(f"no write turn within {timeout:g} s", down="writes")
         try:
             yield
         finally:
@@ -110,13 +131,13 @@ class Transactions:
                 expired = watch is not None and watch.expired
                 if expired:
                     raise DatabaseUnavailableError(
-                        f"no answer within {timeout:g} s; connection dropped"
+                        f"no answer within {timeout:g} s; connection dropped", down="all"
                     ) from exc
                 if exc.connection_invalidated and attempt == 1:
                     continue  # a pooled connection from before a restart: once more, fresh
                 if isinstance(exc, _UNAVAILABLE):
-                    raise DatabaseUnavailableError(_reason(exc)) from exc
+                    raise DatabaseUnavailableError(_reason(exc), _down(exc)) from exc
                 raise
             except sa.exc.TimeoutError as exc:  # no pooled connection came free in time
-                raise DatabaseUnavailableError(_reason(exc)) from exc
+                raise DatabaseUnavailableError(_reason(exc), down="all") from exc
         raise AssertionError("unreachable: the second attempt returns or raises")

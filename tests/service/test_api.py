@@ -28,14 +28,38 @@ def test_health_ready_and_docs(service: ServiceProcess) -> None:
     assert httpx.get(f"{service.url}/v1/health").json()["status"] == "ok"
     assert httpx.get(f"{service.url}/v1/ready").json()["status"] == "ready"
     assert httpx.get(f"{service.url}/docs").status_code == 200
-    paths = httpx.get(f"{service.url}/openapi.json").json()["paths"]
+    document = httpx.get(f"{service.url}/openapi.json").json()
+    paths = document["paths"]
     assert {
         "/v1/runs",
         "/v1/runs/{run}/checks",
+        "/v1/runs/{run}/resume",
         "/v1/probe-packs",
         "/v1/runs/{run}/alerts",
         "/v1/runs/{run}/scores",
     } <= set(paths)
+
+
+def test_the_openapi_documents_every_error_and_the_bearer_scheme(service: ServiceProcess) -> None:
+    document = httpx.get(f"{service.url}/openapi.json").json()
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    error = {"$ref": "#/components/schemas/ErrorOut"}
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            responses = operation["responses"]
+            errors = {status: r for status, r in responses.items() if status >= "400"}
+            assert "500" in errors, (method, path)
+            assert ("503" in errors) == (path != "/v1/health"), (method, path)
+            if "503" in errors:
+                assert "Retry-After" in errors["503"]["headers"]
+            if operation.get("security"):
+                assert {"401", "403"} <= set(errors), (method, path)
+            for status, response in errors.items():
+                schema = response["content"]["application/json"]["schema"]
+                assert schema == error, (method, path, status)
+    checks = document["paths"]["/v1/runs/{run}/checks"]["post"]["responses"]
+    assert {"400", "401", "403", "404", "409", "413", "415", "422", "500", "503"} <= set(checks)
 
 
 def test_pack_registration_is_idempotent_and_immutable(

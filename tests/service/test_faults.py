@@ -76,6 +76,14 @@ def _timed(
     return response, time.monotonic() - started
 
 
+def _wait_until_ready(http: httpx.Client, within_s: float = 10.0) -> None:
+    """Recovery without a restart: ready again within seconds, as a client retrying sees it."""
+    deadline = time.monotonic() + within_s
+    while http.get("/v1/ready").status_code != 200:
+        assert time.monotonic() < deadline, "not ready again after the database came back"
+        time.sleep(0.2)
+
+
 def _log(service: ServiceProcess) -> str:
     assert service.log_path is not None
     return service.log_path.read_text()
@@ -208,6 +216,7 @@ def test_postgresql_hung_answers_503_within_the_timeout_and_health_stays_up(
         for response, _took in answers:
             assert response.json()["error"] == "database_unavailable"
 
+        _wait_until_ready(http)  # the service fails fast for a second after the last failure
         recovered = http.post("/v1/runs/hang/checks", content=_body("hang", 10), headers=OCTET)
         assert recovered.status_code == 201, recovered.text
         assert http.get("/v1/runs/hang", headers=AUTH).json()["n_checks"] == 2
@@ -241,7 +250,7 @@ def test_sqlite_locked_by_another_process_fails_readiness_and_answers_503(
         finally:
             other.execute("ROLLBACK")
             other.close()
-        assert http.get("/v1/ready").status_code == 200
+        _wait_until_ready(http)
         again = http.post("/v1/runs/locked/checks", content=_body("locked", 0), headers=OCTET)
         assert again.status_code == 201
         assert http.get("/v1/runs/locked", headers=AUTH).json()["n_checks"] == 1
