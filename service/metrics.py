@@ -1,9 +1,10 @@
 """Prometheus exposition: every metric name emwatch exports is defined here, once.
 
-Run state (scores, alerts, thresholds) comes from a custom collector that reads the store at
-scrape time, so the numbers are the database's, shared by every service process, and a run
-that finishes or is deleted simply leaves the exposition. Process-level counters (requests,
-ingest latency) are ordinary instruments in a per-app registry.
+Run state (scores, alerts, thresholds) is read from the store at scrape time, in one snapshot
+of four queries whatever the number of runs, so the numbers are the database's, the same from
+every replica, and a run that finishes or is deleted simply leaves the exposition. It is
+written as text directly (``run_state``). Process-level counters (checks received, ingest
+latency) are ordinary prometheus_client instruments in a per-app registry.
 
 Labels stay bounded: run, hook_point, feature (a direction or a *watched* latent, never every
 SAE latent), rule, severity, outcome.
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator
+import math
 from typing import Any
 
 from prometheus_client import (
@@ -23,8 +24,6 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
 from monitor.core.detect import DetectorConfig, Severity
 from service.store import Store
@@ -51,101 +50,94 @@ disable_created_metrics()  # type: ignore[no-untyped-call]
 INGEST_OUTCOMES = ("stored", "duplicate", "conflict", "invalid", "unknown_run", "error")
 
 
-class RunStateCollector(Collector):
-    """Scores, alerts and thresholds of every running run, read from the store per scrape.
+class Family:
+    """One metric family written straight in Prometheus' text format.
 
-    One snapshot of four queries whatever the number of runs (``Store.metrics_snapshot``), so
-    a scrape costs a few rows per run rather than a few queries per run.
+    prometheus_client validates and escapes every label of every sample again on each scrape,
+    0.8 s for the 50,000 series of 1,000 runs; here the label names are fixed and sorted in
+    the format strings below, and each distinct label value is escaped once.
     """
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, name: str, help_text: str, kind: str = "gauge") -> None:
+        self.sample = f"{name}_total" if kind == "counter" else name
+        self.lines = [f"# HELP {self.sample} {help_text}", f"# TYPE {self.sample} {kind}"]
 
-    def collect(self) -> Iterator[Metric]:
-        snapshot = self.store.metrics_snapshot()
-        by_status = GaugeMetricFamily(
-            RUNS, "Runs known to the service, by status.", labels=["status"]
-        )
-        for status in ("running", "finished", "failed"):
-            by_status.add_metric([status], snapshot.runs_by_status.get(status, 0))
-        yield by_status
+    def add(self, labels: str, value: float) -> None:
+        """``labels``: the ``{name="value",...}`` part, label names in sorted order."""
+        self.lines.append(f"{self.sample}{labels} {_number(value)}")
 
-        info = GaugeMetricFamily(
-            RUN_INFO,
-            "A running run, with its probe pack and model.",
-            labels=["run", "probe_pack", "model_id"],
-        )
-        checks = CounterMetricFamily(RUN_CHECKS, "Checks stored for the run.", labels=["run"])
-        last_step = GaugeMetricFamily(
-            RUN_LAST_STEP, "Training step of the latest check.", labels=["run"]
-        )
-        last_check = GaugeMetricFamily(
-            RUN_LAST_CHECK, "Unix time the latest check arrived.", labels=["run"]
-        )
-        thresholds = GaugeMetricFamily(
-            DETECTOR_THRESHOLD,
-            "Alert threshold of a detector rule, in its signal's units.",
-            labels=["run", "rule", "signal", "severity"],
-        )
-        for run in snapshot.running:
-            info.add_metric([run.name, run.probe_pack, run.model_id], 1)
-            checks.add_metric([run.name], run.n_checks)
-            if run.last_step is not None and run.last_check_at is not None:
-                last_step.add_metric([run.name], run.last_step)
-                last_check.add_metric([run.name], run.last_check_at)
-            for rule_name, rule in _detector(run.detector_config).rules.items():
-                for severity, threshold in rule.thresholds():
-                    thresholds.add_metric([run.name, rule_name, rule.signal, severity], threshold)
-        yield from (info, checks, last_step, last_check, thresholds)
-        yield from self._scores_and_alerts(snapshot)
 
-    @staticmethod
-    def _scores_and_alerts(snapshot: MetricsSnapshot) -> Iterator[Metric]:
-        labels = ["run", "hook_point", "feature"]
-        value = GaugeMetricFamily(
-            SCORE,
-            "Latest mean feature value over canary prompts: the "
-            "projection on a direction or a watched latent's activation.",
-            labels=labels,
-        )
-        zscore = GaugeMetricFamily(
-            SCORE_ZSCORE,
-            "Latest shift from the step-0 baseline towards misalignment, in z units.",
-            labels=labels,
-        )
-        cusum = GaugeMetricFamily(SCORE_CUSUM, "One-sided CUSUM of the z-score.", labels=labels)
-        alert_labels = [*labels, "severity"]
-        firing = GaugeMetricFamily(
-            ALERT_FIRING,
-            "1 if any rule's alert for the feature is firing at this severity.",
-            labels=alert_labels,
-        )
-        pending = GaugeMetricFamily(
-            ALERT_PENDING,
-            "1 if any rule's alert for the feature is pending at this severity.",
-            labels=alert_labels,
-        )
-        for run in snapshot.running:
-            rows = snapshot.latest_scores.get(run.run_id, [])
-            for row in rows:
-                key = [run.name, row.hook_point, row.feature]
-                value.add_metric(key, row.value)
-                zscore.add_metric(key, row.zscore)
-                cusum.add_metric(key, row.cusum)
-            active = {
-                (a.hook_point, a.feature, a.severity, a.state)
-                for a in snapshot.active_alerts.get(run.run_id, [])
-            }
-            for row in rows:
-                for severity in Severity:
-                    key = [run.name, row.hook_point, row.feature, severity.value]
-                    firing.add_metric(
-                        key, float((row.hook_point, row.feature, severity, "firing") in active)
-                    )
-                    pending.add_metric(
-                        key, float((row.hook_point, row.feature, severity, "pending") in active)
-                    )
-        yield from (value, zscore, cusum, firing, pending)
+@functools.lru_cache(maxsize=65536)
+def _escaped(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _number(value: float) -> str:
+    value = float(value)
+    if math.isfinite(value):
+        return repr(value)
+    return "NaN" if math.isnan(value) else ("+Inf" if value > 0 else "-Inf")
+
+
+def run_state(snapshot: MetricsSnapshot) -> str:
+    """Scores, alerts and thresholds of every running run, from one store snapshot."""
+    e = _escaped
+    by_status = Family(RUNS, "Runs known to the service, by status.")
+    for status in ("finished", "failed", "running"):
+        by_status.add(f'{{status="{status}"}}', snapshot.runs_by_status.get(status, 0))
+    info = Family(RUN_INFO, "A running run, with its probe pack and model.")
+    checks = Family(RUN_CHECKS, "Checks stored for the run.", "counter")
+    last_step = Family(RUN_LAST_STEP, "Training step of the latest check.")
+    last_check = Family(RUN_LAST_CHECK, "Unix time the latest check arrived.")
+    thresholds = Family(
+        DETECTOR_THRESHOLD, "Alert threshold of a detector rule, in its signal's units."
+    )
+    value = Family(
+        SCORE,
+        "Latest mean feature value over canary prompts: the projection on a direction or a "
+        "watched latent's activation.",
+    )
+    zscore = Family(
+        SCORE_ZSCORE, "Latest shift from the step-0 baseline towards misalignment, in z units."
+    )
+    cusum = Family(SCORE_CUSUM, "One-sided CUSUM of the z-score.")
+    firing = Family(
+        ALERT_FIRING, "1 if any rule's alert for the feature is firing at this severity."
+    )
+    pending = Family(
+        ALERT_PENDING, "1 if any rule's alert for the feature is pending at this severity."
+    )
+    for run in snapshot.running:
+        r = e(run.name)
+        info.add(f'{{model_id="{e(run.model_id)}",probe_pack="{e(run.probe_pack)}",run="{r}"}}', 1)
+        checks.add(f'{{run="{r}"}}', run.n_checks)
+        if run.last_step is not None and run.last_check_at is not None:
+            last_step.add(f'{{run="{r}"}}', run.last_step)
+            last_check.add(f'{{run="{r}"}}', run.last_check_at)
+        for rule_name, rule in _detector(run.detector_config).rules.items():
+            for severity, threshold in rule.thresholds():
+                thresholds.add(
+                    f'{{rule="{e(rule_name)}",run="{r}",severity="{severity}",'
+                    f'signal="{rule.signal}"}}',
+                    threshold,
+                )
+        active = {
+            (a.hook_point, a.feature, a.severity, a.state)
+            for a in snapshot.active_alerts.get(run.run_id, [])
+        }
+        for row in snapshot.latest_scores.get(run.run_id, []):
+            feature = f'{{feature="{e(row.feature)}",hook_point="{e(row.hook_point)}",run="{r}"'
+            value.add(feature + "}", row.value)
+            zscore.add(feature + "}", row.zscore)
+            cusum.add(feature + "}", row.cusum)
+            for severity in Severity:
+                labels = f'{feature},severity="{severity.value}"}}'
+                key = (row.hook_point, row.feature, severity.value)
+                firing.add(labels, float((*key, "firing") in active))
+                pending.add(labels, float((*key, "pending") in active))
+    families = [by_status, info, checks, last_step, last_check, thresholds]
+    families += [value, zscore, cusum, firing, pending]
+    return "\n".join(line for family in families for line in family.lines) + "\n"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -159,7 +151,7 @@ def _detector(config: dict[str, Any]) -> DetectorConfig:
 
 
 class ServiceMetrics:
-    """The app's registry: process instruments plus the run-state collector."""
+    """The app's registry of process instruments, and the store the run state comes from."""
 
     def __init__(self, store: Store) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -177,7 +169,9 @@ class ServiceMetrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
             registry=self.registry,
         )
-        self.registry.register(RunStateCollector(store))
+        self.store = store
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        """Process instruments (prometheus_client), then the runs' state (``run_state``)."""
+        processes = generate_latest(self.registry)
+        return processes + run_state(self.store.metrics_snapshot()).encode()

@@ -43,7 +43,7 @@ async def alertmanager_webhook(payload: WebhookPayload, services: ServicesDep) -
 )
 def list_notifications(
     services: ServicesDep,
-    run: Annotated[str | None, Query(max_length=128)] = None,
+    run: Annotated[str | None, Query(max_length=1024)] = None,  # an Alertmanager label value
     status: Literal["firing", "resolved"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> NotificationListOut:

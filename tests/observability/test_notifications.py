@@ -200,7 +200,7 @@ def _bad(**changes: Any) -> bytes:
 @pytest.mark.parametrize(
     ("body", "status", "fragments"),
     [
-        (b"not json", 422, ["JSON"]),
+        (b"not json", 400, ["not valid JSON"]),
         (b"[]", 422, ["valid dictionary"]),
         (_bad(version="3"), 422, ["version", "'4'"]),
         (_bad(alerts=None), 422, ["alerts", "required"]),
