@@ -11,6 +11,7 @@ from monitor.core.wire import MAX_STEP, MEDIA_TYPE
 from service.auth import Scope
 from service.errors import ApiError
 from service.limits import read_body
+from service.memory import LARGE_BYTES, release_freed_memory
 from service.openapi import errors
 from service.schemas import AlertListOut, AlertOut, CheckResult, ScorePointOut, ScoreSeriesOut
 from service.services import IngestToken, RunDep, ServicesDep, require, valid_run_name
@@ -56,9 +57,15 @@ async def ingest_check(
             f"not {content_type or 'no content type'}",
         )
     body = await read_body(request)
-    result, stored = await anyio.to_thread.run_sync(
-        services.ingest.ingest, run, body, token, limiter=request.app.state.ingest_threads
-    )
+    size = len(body)
+    try:
+        result, stored = await anyio.to_thread.run_sync(
+            services.ingest.ingest, run, body, token, limiter=request.app.state.ingest_threads
+        )
+    finally:
+        del body
+        if size >= LARGE_BYTES:
+            await anyio.to_thread.run_sync(release_freed_memory)
     response.status_code = 201 if stored else 200
     return result
 
