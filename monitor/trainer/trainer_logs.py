@@ -91,8 +91,8 @@ def install_first(relay: TrainerCallback) -> bool:
             return False
         handler = frame.f_locals.get("self")
         if isinstance(handler, CallbackHandler):
-            if relay not in handler.callbacks:
-                handler.callbacks.insert(0, relay)
+            if relay not in handler.callbacks:  # a new list: the handler is iterating the old one
+                handler.callbacks = [relay, *handler.callbacks]
             return True
         frame = frame.f_back
     return False
