@@ -46,7 +46,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests.servers: the PostgreSQL cluster the test suite uses
 
-from monitor.core.pack import HookPointSpec, write_pack  # noqa: E402
+from monitor.core.pack import HookPointSpec, load_pack, write_pack  # noqa: E402
 from monitor.core.pack.archive import pack_archive  # noqa: E402
 from monitor.core.pack.pack import direction_spec, new_provenance  # noqa: E402
 from monitor.core.scoring import score_activations  # noqa: E402
@@ -109,8 +109,6 @@ _DIRECTIONS: dict[int, torch.Tensor] = {}
 
 def _first_direction(pack_dir: Path, d_model: int) -> torch.Tensor:
     if d_model not in _DIRECTIONS:
-        from monitor.core.pack import load_pack
-
         probe = load_pack(pack_dir).hooks[HOOKS[0]]
         _DIRECTIONS[d_model] = probe.directions[0].unit
     return _DIRECTIONS[d_model]
@@ -229,12 +227,19 @@ class Connection:
     can be, since the load generator shares the CPUs with the servers it measures (httpx
     spends ~3 ms of CPU per request, about what a small check costs the service)."""
 
+    IDLE_S = 2.0  # reconnect after this: uvicorn closes connections idle for 5 s
+
     def __init__(self, url: str) -> None:
         host, port = url.removeprefix("http://").split(":")
         self.host, self.port = host, int(port)
         self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        self.last_used = 0.0
 
     async def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        idle = time.monotonic() - self.last_used > self.IDLE_S
+        if self.streams is not None and (idle or self.streams[0].at_eof()):
+            self.close()  # as any HTTP client does: never send on a connection the server
+            self.streams = None  # may be closing (that race is the client's, not the service's)
         if self.streams is None:
             self.streams = await asyncio.open_connection(self.host, self.port)
         reader, writer = self.streams
@@ -248,6 +253,7 @@ class Connection:
         lines = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
         fields = dict(line.lower().split(": ", 1) for line in lines[1:] if ": " in line)
         answer = await reader.readexactly(int(fields.get("content-length", "0")))
+        self.last_used = time.monotonic()
         if fields.get("connection") == "close":
             writer.close()
             self.streams = None
@@ -452,22 +458,17 @@ def metrics_at_1000_runs(
 
 
 def breakdown(work: Path, cluster: PostgresCluster, pack_dirs: dict[int, Path]) -> dict[str, Any]:
+    """CPU per small check, layer by layer: decode + score alone; the whole ingest in process
+    (store, detector, database) without HTTP; the same checks over HTTP to one replica, one at
+    a time, as the replica's own CPU time (and the client's wall-clock latency)."""
     d_model, n = min(D_MODELS), 300
     pack_dir = pack_dirs[d_model]
     bodies = [check_body("solo", 1, step, d_model, pack_dir) for step in range(n)]
-    from monitor.core.pack import load_pack
-
     pack = load_pack(pack_dir)
-
-    def decode_score(body: bytes) -> None:
-        score_activations(pack, ScoringCopies(decode_check(bytearray(body))))
-
-    samples = []
+    started = time.process_time()
     for body in bodies:
-        started = time.perf_counter()
-        decode_score(body)
-        samples.append(time.perf_counter() - started)
-    result: dict[str, Any] = {"decode_score_ms": 1e3 * statistics.median(samples)}
+        score_activations(pack, ScoringCopies(decode_check(bytearray(body))))
+    result: dict[str, Any] = {"decode_score_cpu_ms": 1e3 * (time.process_time() - started) / n}
     token = TokenRecord("bench", "bench", "0" * 64, frozenset({"admin"}), 0.0, None)
     for kind in ("sqlite", "postgresql"):
         with database(kind, cluster, f"bench_inprocess_{kind}") as url:
@@ -484,10 +485,10 @@ def breakdown(work: Path, cluster: PostgresCluster, pack_dirs: dict[int, Path]) 
                 created_at=0.0,
                 created_by="bench",
             )
-            started = time.perf_counter()
+            started = time.process_time()
             for body in bodies:
                 services.ingest.ingest("solo", bytearray(body), token)
-            result[f"in_process_ingest_ms_{kind}"] = 1e3 * (time.perf_counter() - started) / n
+            result[f"in_process_ingest_cpu_ms_{kind}"] = 1e3 * (time.process_time() - started) / n
             services.store.engine.dispose()
         with (
             database(kind, cluster, f"bench_http_{kind}") as url,
@@ -496,13 +497,15 @@ def breakdown(work: Path, cluster: PostgresCluster, pack_dirs: dict[int, Path]) 
             register_pack(servers.urls[0], servers.token, pack_dir)
             create_runs(servers.urls[0], servers.token, ["solo"], f"bench-{d_model}")
             headers = {**OCTET, "Authorization": f"Bearer {servers.token}"}
+            cpu = servers.cpu_seconds()
             with httpx.Client(base_url=servers.urls[0], headers=headers) as client:
                 latencies = []
                 for body in bodies:
                     started = time.perf_counter()
                     client.post("/v1/runs/solo/checks", content=body).raise_for_status()
                     latencies.append(time.perf_counter() - started)
-            result[f"one_client_http_ms_{kind}"] = 1e3 * statistics.median(latencies)
+            result[f"http_service_cpu_ms_{kind}"] = 1e3 * (servers.cpu_seconds() - cpu) / n
+            result[f"http_one_client_latency_ms_{kind}"] = 1e3 * statistics.median(latencies)
     print(f"small check breakdown: {json.dumps(result)}", flush=True)
     return result
 

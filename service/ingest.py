@@ -136,6 +136,7 @@ class IngestService:
                 record = functools.partial(
                     self._record,
                     pack=pack,
+                    pack_hash=run.pack_hash,
                     check=check,
                     token=token,
                     digest=digest,
@@ -154,6 +155,7 @@ class IngestService:
         locked: LockedRun,
         *,
         pack: ProbePack,
+        pack_hash: str,
         check: Check,
         token: TokenRecord,
         digest: str,
@@ -162,7 +164,7 @@ class IngestService:
         received_at = time.time()
         run = locked.run
         self._runs[run.name] = run
-        if run.pack_hash != pack.content_hash:
+        if run.pack_hash != pack_hash:  # the check was scored with the pack of another run
             raise StalePackError(run)
         found = locked.lookup(check.step)
         if found.stored_hash is not None:

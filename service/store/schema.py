@@ -38,7 +38,8 @@ FIRST_REVISION = "0001"  # the schema emwatch 0.1.0 created, stamped schema_vers
 _UPGRADE_LOCK = 0x656D7761746368  # "emwatch": PostgreSQL advisory lock key for upgrades
 
 
-def _config(connection: Connection) -> Config:
+def alembic_config(connection: Connection) -> Config:
+    """Alembic, told where the revisions are and which connection to run them on."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
@@ -88,7 +89,7 @@ def _starting_revision(engine: Engine, connection: Connection) -> str | None:
         connection.execute(schema_version.insert().values(version=1))
     elif version != 1:
         raise _refuse(engine, version)
-    command.stamp(_config(connection), FIRST_REVISION)
+    command.stamp(alembic_config(connection), FIRST_REVISION)
     return FIRST_REVISION
 
 
@@ -102,7 +103,7 @@ def prepare_schema(engine: Engine) -> None:
             head = head_revision()
             if start == head:
                 return
-            command.upgrade(_config(connection), "head")
+            command.upgrade(alembic_config(connection), "head")
         if start is not None:
             log.warning(
                 "upgraded the database %s from revision %s to %s (schema version %d)",

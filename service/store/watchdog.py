@@ -24,7 +24,6 @@ class Watch:
 
     fileno: int
     deadline: float
-    done: bool = False
     expired: bool = False
 
 
@@ -65,7 +64,6 @@ class Watchdog:
             # Under the lock: once this returns the watchdog never touches this socket again,
             # so the descriptor cannot be reused by another connection under its feet.
             with self._lock:
-                watch.done = True
                 del self._by_id[id(watch)]
 
     def _run(self) -> None:

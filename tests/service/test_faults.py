@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -72,7 +72,7 @@ def _timed(
     request: httpx.Client, method: str, url: str, **kwargs: object
 ) -> tuple[httpx.Response, float]:
     started = time.monotonic()
-    response = request.request(method, url, **kwargs)  # type: ignore[arg-type]
+    response = request.request(method, url, **kwargs)
     return response, time.monotonic() - started
 
 
@@ -90,7 +90,11 @@ def _log(service: ServiceProcess) -> str:
 
 
 def _replay_through_spool(
-    service: ServiceProcess, run: str, steps: list[int], spool_dir: Path, outage: object
+    service: ServiceProcess,
+    run: str,
+    steps: list[int],
+    spool_dir: Path,
+    outage: Callable[[], None],
 ) -> None:
     """A trainer's sender: checks submitted during ``outage`` (a callable that ends it) are
     spooled, then replayed once the database is back."""
@@ -107,7 +111,7 @@ def _replay_through_spool(
     for step in steps:
         sender.submit(step, _body(run, step))
     time.sleep(TIMEOUT_S + 1)  # the sender meets the outage and spools
-    outage()  # type: ignore[operator]
+    outage()
     assert sender.close(timeout=60), "the spool did not drain after the database came back"
     client.close()
 

@@ -87,3 +87,35 @@ def test_scores_do_not_depend_on_where_the_values_lie_in_the_body(services: Serv
         scores.append([(s.hook_point, s.feature, s.value) for s in result.signals])
     assert all(other == scores[0] for other in scores[1:])
     assert all(torch.isfinite(torch.tensor([v for *_, v in s])).all() for s in scores)
+
+
+def test_a_run_recreated_with_another_pack_is_scored_with_the_new_one(
+    services: Services, tmp_path: Path
+) -> None:
+    """The ingest keeps each run's pack in memory; a run deleted and created again under the
+    same name with another pack must not be scored with the old one."""
+    _create(services, "reborn")
+    _ingest(services, "reborn", 0)  # the run's record (and pack) is now cached
+    make_pack(
+        tmp_path / "other",
+        name="other-pack",
+        directions={h: torch.ones(16) for h in ("model.layers.1", "model.layers.2")},
+        with_sae=False,
+    )
+    services.packs.register(pack_archive(tmp_path / "other"))
+    run = services.store.get_run("reborn")
+    assert run is not None
+    services.store.delete_run(run.run_id)
+    services.store.create_run(
+        name="reborn",
+        probe_pack="other-pack",
+        model_id="",
+        detector_config={},
+        labels={},
+        prompt_set_hash=None,
+        created_at=0.0,
+        created_by="admin",
+    )
+    body = bytearray(encode_check(make_check("reborn", 0, seed=0)))
+    result, stored = services.ingest.ingest("reborn", body, ADMIN)
+    assert stored and {s.feature for s in result.signals} == {"direction:em"}  # no latents

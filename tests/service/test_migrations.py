@@ -27,7 +27,7 @@ from monitor.cli.main import main
 from monitor.core.wire import encode_check
 from monitor.trainer.client import EmwatchClient
 from service.store import DatabaseError, connect
-from service.store.schema import FIRST_REVISION, _config, head_revision
+from service.store.schema import FIRST_REVISION, alembic_config, head_revision
 from service.store.tables import SCHEMA_VERSION, metadata
 from tests.factories import HOOKS, direction_vector, make_check
 from tests.servers import ADMIN_TOKEN, free_port, running_service
@@ -126,7 +126,7 @@ def test_the_first_revision_is_the_released_schema(
         run_sql(released, f"schema_v1.{dialect(database_url)}.sql")
         engine = raw_engine(database_url)
         with engine.begin() as connection:
-            command.upgrade(_config(connection), FIRST_REVISION)
+            command.upgrade(alembic_config(connection), FIRST_REVISION)
         engine.dispose()
         assert described_schema(database_url) == described_schema(released)
         assert rows(database_url, "SELECT version FROM schema_version") == [(1,)]
