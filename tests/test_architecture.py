@@ -28,6 +28,7 @@ ALLOWED: dict[str, set[str]] = {
     "probe_building": {"core", "trainer", "evals", "probe_building"},
     "organism": {"core", "trainer", "evals", "probe_building", "organism"},
     "fixtures": {"core", "trainer", "fixtures"},
+    "screening": {"core", "trainer", "screening"},
     "earlywarning": {
         "core",
         "trainer",
@@ -37,6 +38,7 @@ ALLOWED: dict[str, set[str]] = {
         "fixtures",
         "models",
         "english",
+        "screening",
         "earlywarning",
     },
     "cli": {
@@ -49,6 +51,7 @@ ALLOWED: dict[str, set[str]] = {
         "earlywarning",
         "models",
         "english",
+        "screening",
         "cli",
         "service",
     },
