@@ -569,7 +569,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     checks_per_run = {50: 6, 500: 2} if args.quick else {50: 24, 500: 3}
-    started = time.perf_counter()
+    started, load_at_start = time.perf_counter(), os.getloadavg()
     cluster = PostgresCluster()
     cluster.start()
     try:
@@ -598,8 +598,10 @@ def main() -> None:
     report = {
         "machine": {
             "cpu": platform.processor() or platform.machine(),
-            "cores": torch.get_num_threads(),
-            "note": "one machine for load generator, replicas and PostgreSQL (loopback)",
+            "cores": os.cpu_count(),
+            "load_average_at_start_and_end": [load_at_start, os.getloadavg()],
+            "note": "one machine for load generator, replicas and PostgreSQL (loopback), "
+            "shared with other work: see the load averages",
         },
         "shape": {"n_prompts": N_PROMPTS, "hook_points": len(HOOKS), "dtype": "float16"},
         "cells": cells,

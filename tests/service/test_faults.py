@@ -210,20 +210,22 @@ def test_postgresql_hung_answers_503_within_the_timeout_and_health_stays_up(
                 ready, took = _timed(http, "GET", "/v1/ready")
                 assert ready.status_code == 503 and took < 3.0, took
                 answers = [future.result() for future in pending]
+            statuses = sorted({response.status_code for response, _ in answers})
+            assert statuses == [503], statuses
+            slowest = max(took for _, took in answers)
+            # 45 requests, each bounded by the timeout; waiting for a connection is bounded too
+            assert slowest < 3 * TIMEOUT_S + 2, slowest
+            for response, _took in answers:
+                assert response.json()["error"] == "database_unavailable"
+            # A trainer's checks meet the hung database, spool, and are replayed after it.
+            _replay_through_spool(service, "hang", [10, 20, 30], tmp_path / "spool", cluster.thaw)
         finally:
-            cluster.thaw()
-        statuses = sorted({response.status_code for response, _ in answers})
-        assert statuses == [503], statuses
-        slowest = max(took for _, took in answers)
-        # 45 requests, each bounded by the timeout; waiting for a connection is bounded too
-        assert slowest < 3 * TIMEOUT_S + 2, slowest
-        for response, _took in answers:
-            assert response.json()["error"] == "database_unavailable"
-
-        _wait_until_ready(http)  # the service fails fast for a second after the last failure
-        recovered = http.post("/v1/runs/hang/checks", content=_body("hang", 10), headers=OCTET)
-        assert recovered.status_code == 201, recovered.text
-        assert http.get("/v1/runs/hang", headers=AUTH).json()["n_checks"] == 2
+            cluster.thaw()  # again, if the test failed before the replay did
+        _wait_until_ready(http)
+        run = http.get("/v1/runs/hang", headers=AUTH).json()
+        assert (run["n_checks"], run["last_step"]) == (4, 30)
+        steps = [p["step"] for p in http.get("/v1/runs/hang/scores", headers=AUTH).json()["points"]]
+        assert sorted(set(steps)) == [0, 10, 20, 30] and len(steps) == 4 * 4
     finally:
         http.close()
         service.stop()
