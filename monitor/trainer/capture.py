@@ -159,7 +159,7 @@ class ActivationCapture:
         canaries: CanarySet,
         hook_points: Sequence[str],
         *,
-        batch_size: int = 16,
+        batch_size: int = 8,
         max_new_tokens: int = 48,
     ) -> None:
         if not hook_points:

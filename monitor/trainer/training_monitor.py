@@ -73,7 +73,9 @@ class MonitorConfig:
     # Capture under torch.autocast in this dtype ("bfloat16", "float16"), as the training
     # forward runs; EmwatchCallback sets it from TrainingArguments.bf16/fp16 when None.
     autocast: str | None = None
-    capture_batch_size: int = 16  # canaries per forward; the shipped 16 take one
+    # Canaries per forward (sorted by length, so padding stays low). On a CPU two batches of 8
+    # cost less than one padded batch of all 16 (bench/overhead.py measures both).
+    capture_batch_size: int = 8
     spool_dir: Path = DEFAULT_SPOOL_DIR
     spool_max_checks: int = 1000
     flush_timeout: float = 60.0
