@@ -119,8 +119,9 @@ class CanaryBatches:
         if prefix_cache is not None:
             cache = copy.deepcopy(prefix_cache)  # the forward appends to it
             cache.batch_repeat_interleave(len(batch.rows))  # [1, ...] -> [b, ...] per layer
-            shared = {"cache": cache, "position_ids": batch.position_ids}
-            shared["use_cache"] = True
+            # "cache" is transformers 5's name for past_key_values; a model that ignores it
+            # fails the first check's comparison and gets whole prompts instead.
+            shared = {"cache": cache, "position_ids": batch.position_ids, "use_cache": True}
         run_hooked(model, modules, batch.input_ids, batch.attention, hidden.__setitem__, **shared)
         return hidden
 
@@ -128,7 +129,7 @@ class CanaryBatches:
         self, model: nn.Module, modules: Mapping[str, nn.Module], device: torch.device
     ) -> DynamicCache:
         """Keys and values of the shared prefix at every layer up to the deepest hooked one."""
-        cache = DynamicCache(config=getattr(model, "config", None))  # "cache": transformers 5
+        cache = DynamicCache(config=getattr(model, "config", None))
         ids = torch.tensor([self.prefix], device=device)  # [1, p]
         run_hooked(
             model,
