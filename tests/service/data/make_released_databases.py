@@ -7,12 +7,13 @@ Run it from a checkout of the release, so the service that writes the data is th
     PYTHONPATH=. $EMWATCH/.venv/bin/python \\
         $EMWATCH/tests/service/data/make_released_databases.py $EMWATCH/tests/service/data
 
-It starts the released ``emwatch serve`` on SQLite and on a throwaway PostgreSQL, registers a
-pack, creates runs (one drifting into firing alerts, with a check sent out of order; one
-finished; one without checks), tokens (one revoked) and an Alertmanager notification, and dumps
-both databases as SQL: ``released_v1.sqlite.sql`` and ``released_v1.postgresql.sql`` (data
-only: the schema is ``schema_v1.postgresql.sql``). ``test_migrations.py`` loads them and
-upgrades them.
+It writes the release's schema as its ``metadata.create_all`` emits it, per dialect
+(``schema_v1.sqlite.sql``, ``schema_v1.postgresql.sql``); then starts the released
+``emwatch serve`` on SQLite and on a throwaway PostgreSQL, registers a pack, creates runs (one
+drifting into firing alerts, with a check sent out of order; one finished; one without
+checks), tokens (one revoked) and an Alertmanager notification, and dumps both databases' rows
+as SQL (``released_v1.sqlite.sql``, ``released_v1.postgresql.sql``). ``test_migrations.py``
+loads them and upgrades them.
 """
 
 from __future__ import annotations
@@ -83,7 +84,27 @@ def fill(service: ServiceProcess, scratch: Path) -> None:
         ).raise_for_status()
 
 
+def write_schema(out: Path) -> None:
+    from sqlalchemy.dialects import postgresql, sqlite
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    from service.store.tables import metadata
+
+    for name, dialect in (
+        ("sqlite", sqlite.dialect()),
+        ("postgresql", postgresql.psycopg.dialect()),
+    ):
+        parts = []
+        for table in metadata.sorted_tables:
+            parts.append(str(CreateTable(table).compile(dialect=dialect)).strip() + ";")
+            for index in sorted(table.indexes, key=lambda i: str(i.name)):
+                parts.append(str(CreateIndex(index).compile(dialect=dialect)).strip() + ";")
+        parts.append("INSERT INTO schema_version (version) VALUES (1);")
+        (out / f"schema_v1.{name}.sql").write_text("\n\n".join(parts) + "\n")
+
+
 def main(out: Path) -> None:
+    write_schema(out)
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         service = ServiceProcess(root / "sqlite").start()
