@@ -29,20 +29,27 @@ from tests.servers import ADMIN_TOKEN, running_service
 MAX_STEPS, ACCUMULATION, CHECK_EVERY = 6, 4, 2
 
 
-class ModuleCalls:
+class ModuleCalls(TrainerCallback):
     """Calls of the deepest hooked layer, counted by kind through a pre-hook on its MLP: a
     checkpoint recomputation replays the layer's forward (transformers 5 checkpoints ``forward``,
     so hooks on the layer itself stay outside), which runs the MLP again. Inference-mode calls
-    are captures; during the others none of emwatch's hooks may be on the layer."""
+    are captures, recorded with the step they ran at (a check may take several batched
+    forwards); during the others none of emwatch's hooks may be on the layer. Placed before
+    EmwatchCallback, it learns the step before the check at that step runs."""
 
     def __init__(self, layer: nn.Module) -> None:
         self.layer = layer
-        self.captures = self.training = self.emwatch_hooks_in_training = 0
+        self.step = 0
+        self.capture_steps: list[int] = []
+        self.training = self.emwatch_hooks_in_training = 0
         self.handle = layer.get_submodule("mlp").register_forward_pre_hook(self)
+
+    def on_step_end(self, args: Any, state: TrainerState, control: Any, **kwargs: Any) -> None:
+        self.step = state.global_step
 
     def __call__(self, module: nn.Module, inputs: Any) -> None:
         if torch.is_inference_mode_enabled():
-            self.captures += 1
+            self.capture_steps.append(self.step)
             return
         self.training += 1
         self.emwatch_hooks_in_training += sum(
@@ -125,7 +132,7 @@ def test_sft_trainer_with_lora_checkpointing_and_accumulation(
             train_dataset=Dataset.from_list([{"messages": chat} for chat in narrow_task(64)]),
             processing_class=tokenizer,
             peft_config=LoraConfig(r=8, lora_alpha=16, target_modules=target_modules),
-            callbacks=[flags, emwatch, flags.after],
+            callbacks=[calls, flags, emwatch, flags.after],
         )
         assert isinstance(trainer.model, PeftModel)
         trainer.train()
@@ -138,7 +145,7 @@ def test_sft_trainer_with_lora_checkpointing_and_accumulation(
     assert monitor.sender.errors == []
     assert monitor.checks_sent == list(range(0, MAX_STEPS + 1, CHECK_EVERY))
     assert stored["n_checks"] == len(monitor.checks_sent)  # hook points found under PeftModel
-    assert calls.captures == len(monitor.checks_sent)  # one batched forward per check
+    assert sorted(set(calls.capture_steps)) == monitor.checks_sent  # captures only at checks
     # Each micro-batch runs the layer twice: forward, and recomputation in backward.
     assert calls.training == 2 * MAX_STEPS * ACCUMULATION
     assert calls.emwatch_hooks_in_training == 0
