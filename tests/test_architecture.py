@@ -29,6 +29,7 @@ ALLOWED: dict[str, set[str]] = {
     "organism": {"core", "trainer", "evals", "probe_building", "organism"},
     "fixtures": {"core", "trainer", "fixtures"},
     "screening": {"core", "trainer", "screening"},
+    "respond": {"core", "trainer", "evals", "organism", "screening", "respond"},
     "earlywarning": {
         "core",
         "trainer",
@@ -52,6 +53,7 @@ ALLOWED: dict[str, set[str]] = {
         "models",
         "english",
         "screening",
+        "respond",
         "cli",
         "service",
     },
