@@ -82,14 +82,15 @@ def report_markdown(result: ScreenResult, top_k: int, histogram: str | None) -> 
     n = len(result.samples)
     pack = result.pack
     kinds = sorted({str(unit.kind) for unit in result.units.features.values()})
+    tokens = int(result.scores.answer_tokens.sum())
     lines = [
         f"# emwatch screen: {result.data}",
         "",
         f"- **model** {result.model}; **probe pack** {pack.name} "
         f"({pack.content_hash[:12]}, built for {pack.manifest.provenance.model_id})",
-        f"- **{n} samples**, {int(result.scores.answer_tokens.sum())} answer tokens pooled per "
-        f"sample at {', '.join(pack.hook_points)} exactly as a training check pools its "
-        f"canaries, in {result.seconds:.1f} s",
+        f"- **{n} samples**, {tokens / n:.1f} answer tokens each on average, pooled at "
+        f"{', '.join(pack.hook_points)} exactly as a training check pools its canaries "
+        f"({result.seconds:.1f} s)",
         f"- **reference**: {result.units.reference}",
         f"- **units** ({', '.join(kinds)}): a value is its shift from the reference towards "
         "misalignment, over the feature's unit; "

@@ -89,7 +89,7 @@ def screen_dataset(
 
     started = time.monotonic()
     scores = scored(prompts)
-    if trusted is None or trusted_prompts is None:
+    if trusted_prompts is None:
         reference_raw = scores.raw
         described = (
             f"the median of the screened data ({len(samples)} samples): same model, same kind "
@@ -98,23 +98,13 @@ def screen_dataset(
         )
     else:
         reference_raw = scored(trusted_prompts).raw
-        described = f"the median of {len(trusted)} trusted samples in {reference}"
+        described = f"the median of {len(trusted_prompts)} trusted samples in {reference}"
     seconds = time.monotonic() - started
     units = screen_units(pack, reference_raw, described)
     in_units = units.in_units(scores.raw)
     screen = selection.screen_score(in_units, screen_features)
 
-    if isinstance(drop_above, float | int):
-        threshold, source = float(drop_above), "given (drop above)"
-    else:
-        threshold, source = selection.default_threshold(pack)
-    if drop_above is not None:
-        dropped, rule = selection.drop_above(screen, threshold), f"above {threshold:g} units"
-    elif drop_top is not None:
-        dropped, rule = selection.drop_top(screen, drop_top), f"the top {drop_top:.1%}"
-    else:
-        dropped, rule = [], None
-
+    threshold, source, dropped, rule = _drops(screen, pack, drop_above, drop_top)
     result = ScreenResult(
         data=Path(data),
         model=model_name or str(getattr(model, "name_or_path", "") or type(model).__name__),
@@ -134,6 +124,29 @@ def screen_dataset(
     if out is None:
         return result
     return replace(result, files=write_screen_files(result, Path(out), top_k))
+
+
+def _drops(
+    screen: selection.ScreenScore,
+    pack: ProbePack,
+    drop_above: float | Literal["pack"] | None,
+    drop_top: float | None,
+) -> tuple[float, str, list[selection.Drop], str | None]:
+    """The flagging threshold, where it comes from, the drops and the rule that made them."""
+    if isinstance(drop_above, float | int):
+        threshold, source = float(drop_above), "given (drop above)"
+    else:
+        threshold, source = selection.default_threshold(pack)
+    if drop_above is not None:
+        return (
+            threshold,
+            source,
+            selection.drop_above(screen, threshold),
+            f"above {threshold:g} units",
+        )
+    if drop_top is not None:
+        return threshold, source, selection.drop_top(screen, drop_top), f"the top {drop_top:.1%}"
+    return threshold, source, [], None
 
 
 def write_screen_files(result: ScreenResult, out: Path, top_k: int) -> dict[str, Path]:
