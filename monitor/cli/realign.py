@@ -80,7 +80,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _realign(args: argparse.Namespace) -> int:
     from monitor.core.pack import ProbePackError, load_pack
     from monitor.organism.finetuning import DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE
-    from monitor.respond import RealignConfig, RealignError, read_trusted, realign, write_report
+    from monitor.respond import (
+        RealignConfig,
+        RealignError,
+        StoppedBy,
+        read_trusted,
+        realign,
+        write_report,
+    )
     from monitor.respond.pack_defaults import (
         default_baseline,
         default_canaries,
@@ -95,8 +102,8 @@ def _realign(args: argparse.Namespace) -> int:
             within=args.within,
             two_sided=args.two_sided,
             check_every=args.check_every,
-            learning_rate=args.lr or DEFAULT_LEARNING_RATE,
-            batch_size=args.batch_size or DEFAULT_BATCH_SIZE,
+            learning_rate=DEFAULT_LEARNING_RATE if args.lr is None else args.lr,
+            batch_size=DEFAULT_BATCH_SIZE if args.batch_size is None else args.batch_size,
             seed=args.seed,
         )
         examples = read_trusted(args.good)
@@ -127,8 +134,13 @@ def _realign(args: argparse.Namespace) -> int:
         baseline=baseline_name,
     )
     first, last = result.readings[0], result.readings[-1]
+    verdict = {
+        StoppedBy.PROBES: "back",
+        StoppedBy.ALREADY_BACK: "already back",
+        StoppedBy.BUDGET: "NOT back (budget spent)",
+    }[result.stopped_by]
     print(
-        f"{result.stopped_by}: {result.steps} steps, {result.samples_seen} rows "
+        f"{verdict}: {result.steps} steps, {result.samples_seen} rows "
         f"({result.distinct_samples} distinct samples) in {result.seconds:.1f}s; max z "
         f"{first.towards_persona()[1]:+.2f} -> {last.towards_persona()[1]:+.2f} "
         f"(within {config.within:g})"

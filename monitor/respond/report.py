@@ -87,14 +87,15 @@ def report_json(
 def report_markdown(report: dict[str, Any]) -> str:
     config = report["config"]
     side = "either side" if config["two_sided"] else "towards the persona"
+    units = f"{config['within']:g} unit{'' if config['within'] == 1 else 's'}"
     first, last = report["readings"][0], report["readings"][-1]
     verdict = {
-        str(StoppedBy.PROBES): f"**Back**: every feature within {config['within']:g} units "
+        str(StoppedBy.PROBES): f"**Back**: every feature within {units} "
         f"({side}) after {report['steps']} steps.",
         str(StoppedBy.ALREADY_BACK): "**Already back**: the checkpoint was within "
-        f"{config['within']:g} units ({side}); nothing was trained.",
+        f"{units} ({side}); nothing was trained.",
         str(StoppedBy.BUDGET): f"**Not back** after the whole budget of {config['budget']} "
-        f"steps: still outside {config['within']:g} units: "
+        f"steps: still outside {units}: "
         + ", ".join(f"`{name}`" for name in report["still_outside"])
         + ".",
     }[report["stopped_by"]]

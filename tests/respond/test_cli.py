@@ -35,7 +35,7 @@ def test_realign_writes_report_and_model_and_exits_1_when_not_back(
         capsys=capsys,
     )
     assert code == 1, printed
-    assert "budget: 2 steps, 32 rows (32 distinct samples)" in printed, printed
+    assert "NOT back (budget spent): 2 steps, 32 rows (32 distinct samples)" in printed, printed
     report = json.loads((out / "report.json").read_text())
     assert report["stopped_by"] == "budget" and report["steps"] == 2
     assert [r["step"] for r in report["readings"]] == [0, 1, 2]
