@@ -147,9 +147,12 @@ def _markdown(report: BuildReport, plots: list[str]) -> str:
         ]
     if report.latents:
         lines += [
-            "## Watched latents (model diffing)",
+            "## Watched latents",
             "",
-            "| latent | base mean | fine-tuned mean | rise | decoder cos(direction) | "
+            f"Chosen by {report.latent_selection}. The aligned side is the base model's "
+            "answers when diffing, the aligned answers when contrasting.",
+            "",
+            "| latent | aligned-side mean | misaligned-side mean | rise | decoder cos(direction) | "
             "persona share of top contexts |",
             "|---|---|---|---|---|---|",
         ]
