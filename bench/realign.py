@@ -36,6 +36,7 @@ import json
 import platform
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +150,7 @@ def run_seed(
     pack: ProbePack,
     canaries: CanarySet,
     eval_samples: int,
+    plain_steps: Sequence[int] = (PLAIN_STEPS,),
 ) -> dict[str, Any]:
     started = time.monotonic()
     evaluate = organism_evaluator(tokenizer, eval_samples, seed)
@@ -208,23 +210,24 @@ def run_seed(
                 "share": share,
                 **_vs_base(share, base_share),
             }
-        model = _model(base, state)
-        plain_started = time.monotonic()
-        finetune(model, tokenizer, trusted, steps=PLAIN_STEPS, seed=seed)
-        plain_seconds = time.monotonic() - plain_started
-        reading = gauge.read(model, PLAIN_STEPS)
-        share = _share(evaluate(model))
-        entry["arms"][f"plain {PLAIN_STEPS} steps"] = {
-            "stopped_by": "fixed",
-            "steps": PLAIN_STEPS,
-            "samples_seen": PLAIN_STEPS * DEFAULT_BATCH_SIZE,
-            "distinct_samples": min(PLAIN_STEPS * DEFAULT_BATCH_SIZE, TRUSTED_SIZE),
-            "max_z": round(reading.towards_persona()[1], 3),
-            "min_z": round(min(reading.zscores.values()), 3),
-            "seconds": round(plain_seconds, 2),
-            "share": share,
-            **_vs_base(share, base_share),
-        }
+        for steps in plain_steps:
+            model = _model(base, state)
+            plain_started = time.monotonic()
+            finetune(model, tokenizer, trusted, steps=steps, seed=seed)
+            plain_seconds = time.monotonic() - plain_started
+            reading = gauge.read(model, steps)
+            share = _share(evaluate(model))
+            entry["arms"][f"plain {steps} steps"] = {
+                "stopped_by": "fixed",
+                "steps": steps,
+                "samples_seen": steps * DEFAULT_BATCH_SIZE,
+                "distinct_samples": min(steps * DEFAULT_BATCH_SIZE, TRUSTED_SIZE),
+                "max_z": round(reading.towards_persona()[1], 3),
+                "min_z": round(min(reading.zscores.values()), 3),
+                "seconds": round(plain_seconds, 2),
+                "share": share,
+                **_vs_base(share, base_share),
+            }
         result["starts"][start] = entry
     result["seconds"] = round(time.monotonic() - started, 1)
     return result
@@ -233,8 +236,8 @@ def run_seed(
 def markdown(runs: list[dict[str, Any]]) -> str:
     lines = [
         "| seed | from | max z | share before | arm | stopped by | steps | rows (distinct) "
-        "| max z after | share after | base | points above base |",
-        "|---:|---|---:|---|---|---|---:|---|---:|---|---|---:|",
+        "| max z after | share after | coherent | base | points above base |",
+        "|---:|---|---:|---|---|---|---:|---|---:|---|---:|---|---:|",
     ]
     for run in runs:
         for start, entry in run["starts"].items():
@@ -244,7 +247,8 @@ def markdown(runs: list[dict[str, Any]]) -> str:
                     f"| {run['seed']} | {where} | {entry['max_z']:+.1f} | "
                     f"{entry['before']['text']} | {arm} | {data['stopped_by']} | {data['steps']} "
                     f"| {data['samples_seen']} ({data['distinct_samples']}) | "
-                    f"{data['max_z']:+.2f} | {data['share']['text']} | {run['base']['text']} | "
+                    f"{data['max_z']:+.2f} | {data['share']['text']} | "
+                    f"{100 * data['share']['coherent']:.1f}% | {run['base']['text']} | "
                     f"{data['points_above_base']:+.1f} |"
                 )
     return "\n".join(lines)
@@ -254,6 +258,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--eval-samples", type=int, default=100, help="answers per question")
+    parser.add_argument(
+        "--plain-steps",
+        type=int,
+        nargs="+",
+        default=[PLAIN_STEPS],
+        help="fixed lengths of the plain arm (default 30; longer ones show what more steps on "
+        "the small trusted set do)",
+    )
     parser.add_argument("--json", type=Path, default=Path("bench/results/realign.json"))
     args = parser.parse_args(argv)
 
@@ -265,7 +277,9 @@ def main(argv: list[str] | None = None) -> int:
     canaries = default_canaries(pack)
     runs = []
     for seed in args.seeds:
-        runs.append(run_seed(seed, base, tokenizer, pack, canaries, args.eval_samples))
+        runs.append(
+            run_seed(seed, base, tokenizer, pack, canaries, args.eval_samples, args.plain_steps)
+        )
         print(f"seed {seed} done in {runs[-1]['seconds']}s", file=sys.stderr, flush=True)
     table = markdown(runs)
     print(table)
@@ -288,6 +302,7 @@ def main(argv: list[str] | None = None) -> int:
                     "eval": f"open questions, exact judge, {args.eval_samples} answers per "
                     "question, sampling seed = run seed",
                     "bar_points": BAR_POINTS,
+                    "plain_steps": args.plain_steps,
                 },
                 "machine": f"{platform.machine()}, torch threads 1",
                 "seconds": round(time.monotonic() - started, 1),
