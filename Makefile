@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.emwatch-installed
 PYTEST_ARGS ?=
 
 .PHONY: install monitoring-tools demo test test-slow test-all lint typecheck check bench clean \
-	dashboards dashboard-pictures stack smollm2
+	dashboards dashboard-pictures stack smollm2 test-real-model
 
 install: $(STAMP)
 
@@ -43,6 +43,10 @@ test: $(STAMP) monitoring-tools
 
 test-slow: $(STAMP) monitoring-tools smollm2
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+
+# The slow real-model tests alone: a small SmolLM2 pack and monitored TRL + peft steps.
+test-real-model: $(STAMP) monitoring-tools smollm2
+	$(BIN)/python -m pytest -m slow tests/models $(PYTEST_ARGS)
 
 test-all: $(STAMP) monitoring-tools smollm2
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -6,7 +6,10 @@ one replica or round-robin to three behind an imaginary load balancer. Checks ar
 prompts x 3 hook points, float16, at d_model 128 and 4096. Reported per cell: checks/s,
 p50/p99 latency, errors, whether every check was stored exactly once, the server's RSS, and a
 fingerprint of every run's scores and alerts (the same inputs must give the same alerts on
-every backend and replica count). Then:
+every backend and replica count). A closed loop measures capacity: its latency is queueing
+(runs / checks-per-second), not what a trainer waits. So the same 50 runs are also *paced*,
+each sending a check every second, staggered, as trainers checking every step do: their
+latency is the wait at that offered load (``--paced-only`` runs just these). Then:
 
 - ``/metrics`` with 1,000 running runs, on every backend (and the same run state from each of
   three replicas);
@@ -14,7 +17,7 @@ every backend and replica count). Then:
   (database included, no HTTP), one client over HTTP;
 - memory: a server's peak RSS for one check of the largest size it takes, and six at once.
 
-    .venv/bin/python bench/service_load.py [--quick] [--json bench/results/service_load.json]
+    .venv/bin/python bench/service_load.py [--quick] [--paced-only] [--json FILE]
 
 Ratios are what transfer between machines; absolute numbers move with the machine's load.
 """
@@ -265,8 +268,18 @@ class Connection:
 
 
 async def _send_all(
-    urls: list[str], token: str, runs: list[str], steps: list[int], d_model: int, pack_dir: Path
+    urls: list[str],
+    token: str,
+    runs: list[str],
+    steps: list[int],
+    d_model: int,
+    pack_dir: Path,
+    interval: float | None = None,
 ) -> Load:
+    """Closed loop (``interval`` None): each run sends its next check when the last was
+    answered, so latency is queueing at the service's capacity. Paced: each run sends a check
+    every ``interval`` seconds, the runs evenly staggered, as trainers checking every step do;
+    latency is then what a trainer waits at that offered load."""
     # Encoded before the clock starts: the load generator shares the CPUs with the servers.
     bodies = {
         (run, step): check_body(run, index, step, d_model, pack_dir)
@@ -279,10 +292,13 @@ async def _send_all(
     errors: list[str] = []
     headers = {**OCTET, "Authorization": f"Bearer {token}"}
 
-    async def trainer(run: str) -> None:
+    async def trainer(index: int, run: str) -> None:
         connections = [Connection(url) for url in urls]
         try:
-            for step in steps:
+            for k, step in enumerate(steps):
+                if interval is not None:
+                    due = begin + interval * (k + index / len(runs))
+                    await asyncio.sleep(max(0.0, due - time.perf_counter()))
                 started = time.perf_counter()
                 try:
                     status, answer = await connections[next(turn)].post(
@@ -299,9 +315,9 @@ async def _send_all(
             for connection in connections:
                 connection.close()
 
-    started = time.perf_counter()
-    await asyncio.gather(*(trainer(run) for run in runs))
-    return Load(time.perf_counter() - started, latencies, statuses, errors)
+    begin = time.perf_counter()
+    await asyncio.gather(*(trainer(index, run) for index, run in enumerate(runs)))
+    return Load(time.perf_counter() - begin, latencies, statuses, errors)
 
 
 def create_runs(url: str, token: str, names: list[str], pack: str) -> None:
@@ -375,17 +391,21 @@ def run_cell(
     work: Path,
     cluster: PostgresCluster | None,
     pack_dir: Path,
+    interval: float | None = None,
 ) -> dict[str, Any]:
-    label = f"{kind}-{count}x-{n_runs}runs-d{d_model}"
+    paced = "" if interval is None else f"-every{interval:g}s"
+    label = f"{kind}-{count}x-{n_runs}runs-d{d_model}{paced}"
     with (
-        database(kind, cluster, f"bench_{count}_{n_runs}_{d_model}") as url,
+        database(kind, cluster, "bench_" + label.replace("-", "_").replace(".", "_")) as url,
         replicas(work / label, url, count) as servers,
     ):
         register_pack(servers.urls[0], servers.token, pack_dir)
         runs = [f"run-{i:04d}" for i in range(n_runs)]
         create_runs(servers.urls[0], servers.token, runs, f"bench-{d_model}")
         service_cpu, database_cpu = servers.cpu_seconds(), postgres_cpu(cluster if url else None)
-        load = asyncio.run(_send_all(servers.urls, servers.token, runs, steps, d_model, pack_dir))
+        load = asyncio.run(
+            _send_all(servers.urls, servers.token, runs, steps, d_model, pack_dir, interval)
+        )
         service_cpu = servers.cpu_seconds() - service_cpu
         database_cpu = postgres_cpu(cluster if url else None) - database_cpu
         memory = servers.rss_mib()
@@ -395,6 +415,7 @@ def run_cell(
             "runs": n_runs,
             "d_model": d_model,
             "checks_per_run": len(steps),
+            "send_interval_s": interval,  # None: closed loop
             **load.summary(),
             # CPU the service (all replicas) and PostgreSQL spent per check: what the machine's
             # load does not change, unlike latency.
@@ -403,7 +424,7 @@ def run_cell(
             "rss_mib": memory,
             **stored(url or sqlite_url(servers.services[0]), runs, steps),
         }
-        if n_runs == max(CONCURRENCY) and d_model == min(D_MODELS):
+        if n_runs == max(CONCURRENCY) and d_model == min(D_MODELS) and interval is None:
             result["metrics_at_1000_runs"] = metrics_at_1000_runs(servers, runs, d_model, pack_dir)
     print(
         f"{label:<38} {result['checks_per_s']:7.1f} checks/s  p50 {result['p50_ms']:7.1f} ms  "
@@ -561,11 +582,17 @@ def memory(work: Path) -> dict[str, Any]:
 
 D_MODELS = (128, 4096)
 CONCURRENCY = (50, 500)
+PACED_INTERVAL_S = 1.0  # a check every step at one step a second: faster than most training
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer checks per run")
+    parser.add_argument(
+        "--paced-only",
+        action="store_true",
+        help="only the paced cells: latency at a stated offered load, not at saturation",
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     checks_per_run = {50: 6, 500: 2} if args.quick else {50: 24, 500: 3}
@@ -576,23 +603,40 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="emwatch-load-") as scratch:
             work = Path(scratch)
             packs = {d: bench_pack(work / f"pack-{d}", d) for d in D_MODELS}
-            cells = [
+            # What a trainer waits: 50 runs checking every PACED_INTERVAL_S at d_model 128.
+            paced = [
                 run_cell(
                     kind,
                     count,
-                    n_runs,
-                    d_model,
-                    list(range(checks_per_run[n_runs])),
+                    min(CONCURRENCY),
+                    min(D_MODELS),
+                    list(range(checks_per_run[min(CONCURRENCY)])),
                     work,
                     cluster,
-                    packs[d_model],
+                    packs[min(D_MODELS)],
+                    interval=PACED_INTERVAL_S,
                 )
-                for d_model in D_MODELS
-                for n_runs in CONCURRENCY
                 for kind, count in BACKENDS
             ]
-            split = breakdown(work, cluster, packs)
-            memory_result = memory(work)
+            saturation: dict[str, Any] = {}
+            if not args.paced_only:
+                saturation["cells"] = [
+                    run_cell(
+                        kind,
+                        count,
+                        n_runs,
+                        d_model,
+                        list(range(checks_per_run[n_runs])),
+                        work,
+                        cluster,
+                        packs[d_model],
+                    )
+                    for d_model in D_MODELS
+                    for n_runs in CONCURRENCY
+                    for kind, count in BACKENDS
+                ]
+                saturation["small_check_breakdown"] = breakdown(work, cluster, packs)
+                saturation["memory"] = memory(work)
     finally:
         cluster.remove()
     report = {
@@ -604,9 +648,9 @@ def main() -> None:
             "shared with other work: see the load averages",
         },
         "shape": {"n_prompts": N_PROMPTS, "hook_points": len(HOOKS), "dtype": "float16"},
-        "cells": cells,
-        "small_check_breakdown": split,
-        "memory": memory_result,
+        "command": " ".join(["bench/service_load.py", *sys.argv[1:]]),
+        "paced_cells": paced,
+        **saturation,
         "wall_seconds": time.perf_counter() - started,
     }
     print(f"total {report['wall_seconds']:.0f} s")
