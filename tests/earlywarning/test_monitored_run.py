@@ -147,7 +147,15 @@ def test_demo_keep_serving_serves_the_links_it_prints_until_ctrl_c(tmp_path: Pat
         sys.executable, "-m", "monitor.cli.main", "demo", "--steps", "2", "--eval-every", "2",
         "--eval-samples", "1", "--control", "none", "--out", str(tmp_path), "--keep-serving",
     ]  # fmt: skip
-    demo = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    # A shell runs background jobs with SIGINT ignored, children inherit that, and Python then
+    # installs no Ctrl-C handler: give the demo the default disposition a terminal gives it.
+    demo = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         assert demo.stdout is not None
         lines: list[str] = []
