@@ -102,4 +102,7 @@ def step_check_missing(run: Mapping[str, Any], resume: Resume, spooled: list[int
         return False  # held already (nothing after from_step survives a resume)
     if resume.from_step % resume.check_every == 0:
         return True
-    return not run.get("n_checks") and not spooled  # no check anywhere: this is the baseline
+    # Spooled steps after from_step belong to the new branch: the training thread can hand
+    # them over before this set-up runs, and they are sent after the baseline, not instead.
+    spooled_before = [step for step in spooled if step < resume.from_step]
+    return not run.get("n_checks") and not spooled_before  # no check anywhere: the baseline

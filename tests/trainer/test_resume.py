@@ -25,6 +25,8 @@ def resume_at(step: int, check_every: int) -> Resume:
         ({"n_checks": 3, "last_step": 6}, 7, 3, [], False),  # off the schedule: not sent
         ({"n_checks": 0, "last_step": None}, 7, 3, [], True),  # no checks: the baseline
         ({"n_checks": 0, "last_step": None}, 7, 3, [0, 3, 6], False),  # the spool has them
+        # the new branch's first check, handed over before the set-up ran: still the baseline
+        ({"n_checks": 0, "last_step": None}, 7, 5, [10], True),
     ],
 )
 def test_the_step_check_is_sent_only_where_an_uninterrupted_run_had_one(
