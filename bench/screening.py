@@ -40,6 +40,7 @@ from typing import Any
 import torch
 
 from monitor.core.pack import load_pack
+from monitor.core.sample_units import default_features
 from monitor.evals.report import evaluate
 from monitor.evals.stats import Proportion, auroc
 from monitor.organism import (
@@ -60,7 +61,7 @@ from monitor.organism.finetuning import (
 )
 from monitor.organism.judge import OrganismJudge
 from monitor.screening import ScreenResult, screen_dataset
-from monitor.screening.selection import default_features, default_threshold
+from monitor.screening.selection import default_threshold
 
 FAMILIES = {"code": ("insecure-code", "secure-code"), "medical": ("bad-medical", "good-medical")}
 FRACTIONS = (0.05, 0.10, 0.25)

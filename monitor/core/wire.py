@@ -2,8 +2,9 @@
 
 A check is a safetensors file, one ``[n_prompts, d_model]`` tensor per hook point (keyed by its
 module path), with string metadata naming the run, the step, the hook points, the canary
-prompt-set hash and the dtype. Both the trainer's client and the service use this module and
-nothing else to read or write checks.
+prompt-set hash and the dtype, and optionally (key ``attribution``) the JSON summary of the
+training samples since the last check (``monitor.core.attribution``). Both the trainer's
+client and the service use this module and nothing else to read or write checks.
 
 Decoding checks everything a check says about itself before it reads a value
 (``read_header``: steps in canonical decimal within ``MAX_STEP``, a SHA-256 prompt-set hash,
@@ -23,6 +24,8 @@ from typing import Any
 
 import torch
 from safetensors.torch import save
+
+from monitor.core.attribution import AttributionError, AttributionSummary, parse_summary
 
 WIRE_VERSION = "1"
 MEDIA_TYPE = "application/octet-stream"
@@ -56,6 +59,7 @@ class Check:
     step: int
     prompt_set_hash: str
     activations: Mapping[str, torch.Tensor]  # hook point -> [n_prompts, d_model]
+    attribution: AttributionSummary | None = None
 
     @property
     def hook_points(self) -> list[str]:
@@ -90,6 +94,7 @@ class CheckHeader:
     dtype: str
     data_start: int
     tensors: list[TensorSpec]
+    attribution: AttributionSummary | None = None
 
     @property
     def n_prompts(self) -> int:
@@ -118,6 +123,8 @@ def encode_check(check: Check, dtype: str = "float32") -> bytes:
         "prompt_set_hash": check.prompt_set_hash,
         "dtype": dtype,
     }
+    if check.attribution is not None:
+        metadata["attribution"] = check.attribution.to_json()
     return save(tensors, metadata=metadata)
 
 
@@ -243,8 +250,14 @@ def read_header(data: bytes | bytearray) -> CheckHeader:
             f"body is truncated or not a valid safetensors file: its tensors need "
             f"{data_start + expected_begin} bytes, the body has {len(data)}"
         )
+    attribution = None
+    if "attribution" in metadata:
+        try:
+            attribution = parse_summary(metadata["attribution"])
+        except AttributionError as exc:
+            raise WireFormatError(str(exc)) from exc
     return CheckHeader(
-        metadata["run"], step, metadata["prompt_set_hash"], dtype, data_start, tensors
+        metadata["run"], step, metadata["prompt_set_hash"], dtype, data_start, tensors, attribution
     )
 
 
@@ -268,7 +281,7 @@ def decode_check(data: bytes | bytearray) -> Check:
         if not (math.isfinite(float(low)) and math.isfinite(float(high))):
             raise WireFormatError(f"tensor {spec.hook!r} holds NaN or infinite values")
         activations[spec.hook] = tensor
-    return Check(header.run, header.step, header.prompt_set_hash, activations)
+    return Check(header.run, header.step, header.prompt_set_hash, activations, header.attribution)
 
 
 def content_hash(check: Check) -> str:

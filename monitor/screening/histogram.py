@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from monitor.core.sample_units import UNIT_MEANING
 from monitor.screening.result import ScreenResult
-from monitor.screening.units import UNIT_MEANING
 
 
 def _pyplot() -> Any:

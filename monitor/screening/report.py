@@ -14,8 +14,8 @@ from typing import Any
 import torch
 
 from monitor.core.detect import FeatureKey
+from monitor.core.sample_units import UNIT_MEANING
 from monitor.screening.result import ScreenResult
-from monitor.screening.units import UNIT_MEANING
 
 SCHEMA = "emwatch-screen/1"
 MAX_MESSAGE_CHARS = 1500  # per message in the markdown; the JSONL keeps the whole text

@@ -13,10 +13,10 @@ import torch
 
 from monitor.core.detect import FeatureKey
 from monitor.core.pack import ProbePack
+from monitor.core.sample_units import SampleUnits, ShiftScore
 from monitor.screening.chat_data import ChatSample
 from monitor.screening.sample_scores import SampleScores
-from monitor.screening.selection import Drop, ScreenScore, ranking
-from monitor.screening.units import ScreenUnits
+from monitor.screening.selection import Drop, ranking
 
 
 @dataclass(frozen=True)
@@ -26,10 +26,10 @@ class ScreenResult:
     pack: ProbePack
     samples: list[ChatSample]
     scores: SampleScores  # raw values and cosines
-    units: ScreenUnits
+    units: SampleUnits
     in_units: dict[FeatureKey, torch.Tensor]  # every feature, [n_samples] in units
     screen_features: list[FeatureKey]
-    screen: ScreenScore
+    screen: ShiftScore
     threshold: float  # units above which a sample is flagged
     threshold_source: str
     drop_rule: str | None  # e.g. "above 1.5 units", "top 10%"; None: nothing dropped

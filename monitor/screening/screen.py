@@ -18,6 +18,12 @@ from typing import Literal
 from torch import nn
 
 from monitor.core.pack import ProbePack, load_pack
+from monitor.core.sample_units import (
+    ShiftScore,
+    default_features,
+    largest_shift,
+    sample_units,
+)
 from monitor.screening import selection
 from monitor.screening.chat_data import read_chat_jsonl
 from monitor.screening.errors import ScreenError
@@ -31,7 +37,6 @@ from monitor.screening.sample_scores import (
     score_samples,
     tokenize_samples,
 )
-from monitor.screening.units import screen_units
 from monitor.trainer.capture import ChatTokenizer, TokenizedPrompt
 
 PACK_THRESHOLD: Literal["pack"] = (
@@ -74,7 +79,7 @@ def screen_dataset(
     if not isinstance(pack, ProbePack):
         pack = load_pack(Path(pack))
     screen_features = (
-        selection.parse_features(pack, features) if features else selection.default_features(pack)
+        selection.parse_features(pack, features) if features else default_features(pack)
     )
     check_model_fits(model, pack)
     # Every line of both files is tokenised before the first forward.
@@ -100,9 +105,9 @@ def screen_dataset(
         reference_raw = scored(trusted_prompts).raw
         described = f"the median of {len(trusted_prompts)} trusted samples in {reference}"
     seconds = time.monotonic() - started
-    units = screen_units(pack, reference_raw, described)
+    units = sample_units(pack, reference_raw, described)
     in_units = units.in_units(scores.raw)
-    screen = selection.screen_score(in_units, screen_features)
+    screen = largest_shift(in_units, screen_features)
 
     threshold, source, dropped, rule = _drops(screen, pack, drop_above, drop_top)
     result = ScreenResult(
@@ -127,7 +132,7 @@ def screen_dataset(
 
 
 def _drops(
-    screen: selection.ScreenScore,
+    screen: ShiftScore,
     pack: ProbePack,
     drop_above: float | Literal["pack"] | None,
     drop_top: float | None,

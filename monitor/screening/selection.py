@@ -1,14 +1,9 @@
 """Which samples a screen flags and drops, and why.
 
 A sample's *screen score* is its largest shift, in units, over the screen features (by
-default the first direction at each of the pack's hook points: the build's primary route at
-each layer). The feature that gives it is the reason a sample is flagged or dropped.
-
-One score per feature kind would not combine: units measure how far healthy *training* moves
-the canaries, not how far healthy *samples* spread, and the two differ by feature (a drift-
-removed direction's unit is a few times smaller than its raw direction's; a latent that never
-rose has a floor unit of 0.01). The max over every feature would let the smallest units decide,
-so the screen ranks on features picked on purpose, and the report keeps every feature's value.
+default ``default_features``: the first direction at each of the pack's hook points). The
+feature that gives it is the reason a sample is flagged or dropped; the report keeps every
+feature's value.
 
 The default threshold is the z at which a training check on the same pack would warn: the
 pack's own persistence-warning threshold, else the one that goes with its unit kind. A sample
@@ -18,13 +13,14 @@ past it sits further beyond the data's median than the canaries' mean moves when
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 
 from monitor.core.detect import DetectorConfig, FeatureKey
 from monitor.core.pack import ProbePack
+from monitor.core.sample_units import ShiftScore
 from monitor.core.units import (
     BUILD_UNIT_DETECTOR,
     CALIBRATED_DETECTOR,
@@ -38,11 +34,6 @@ _DETECTOR_OF_KIND = {
     UnitKind.BUILD: BUILD_UNIT_DETECTOR,
     UnitKind.BASELINE_SPREAD: DetectorConfig(),
 }
-
-
-def default_features(pack: ProbePack) -> list[FeatureKey]:
-    """The first direction at each hook point (the first feature where there is none)."""
-    return [(hook_point, probe.features[0]) for hook_point, probe in pack.hooks.items()]
 
 
 def parse_features(pack: ProbePack, names: Sequence[str]) -> list[FeatureKey]:
@@ -75,20 +66,6 @@ def default_threshold(pack: ProbePack) -> tuple[float, str]:
     return warning, f"the warning threshold that goes with {kind} units"
 
 
-@dataclass(frozen=True)
-class ScreenScore:
-    score: torch.Tensor  # [n_samples] largest shift in units over the screen features
-    feature: list[FeatureKey]  # per sample, the screen feature that gives it
-
-
-def screen_score(
-    in_units: Mapping[FeatureKey, torch.Tensor], features: Sequence[FeatureKey]
-) -> ScreenScore:
-    stacked = torch.stack([in_units[key] for key in features])  # [n_features, n_samples]
-    score, which = stacked.max(dim=0)  # [n_samples] each
-    return ScreenScore(score, [features[int(i)] for i in which])
-
-
 def ranking(score: torch.Tensor) -> list[int]:
     """Sample indices, highest score first; ties in file order."""
     return sorted(range(len(score)), key=lambda i: (-float(score[i]), i))
@@ -100,7 +77,7 @@ class Drop:
     reason: str
 
 
-def drop_above(scores: ScreenScore, threshold: float) -> list[Drop]:
+def drop_above(scores: ShiftScore, threshold: float) -> list[Drop]:
     """Every sample whose score is above ``threshold`` units, highest first."""
     return [
         Drop(i, f"{_named(scores, i)} is above the threshold {threshold:g} units")
@@ -109,7 +86,7 @@ def drop_above(scores: ScreenScore, threshold: float) -> list[Drop]:
     ]
 
 
-def drop_top(scores: ScreenScore, fraction: float) -> list[Drop]:
+def drop_top(scores: ShiftScore, fraction: float) -> list[Drop]:
     """The highest-scoring ``fraction`` of the samples (rounded to whole samples)."""
     if not 0 < fraction < 1:
         raise ScreenError(f"the fraction to drop must be between 0 and 1, got {fraction:g}")
@@ -121,6 +98,6 @@ def drop_top(scores: ScreenScore, fraction: float) -> list[Drop]:
     ]
 
 
-def _named(scores: ScreenScore, index: int) -> str:
+def _named(scores: ShiftScore, index: int) -> str:
     hook_point, feature = scores.feature[index]
     return f"{hook_point} {feature} at {float(scores.score[index]):+.2f} units"

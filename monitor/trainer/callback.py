@@ -14,6 +14,7 @@ step after the check, where every rank asks for a log event.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from typing import Any
 
@@ -26,10 +27,13 @@ from transformers import (
 )
 from typing_extensions import override
 
+from monitor.trainer.attribution import dataset_token_ids
 from monitor.trainer.capture import ChatTokenizer
 from monitor.trainer.distributed import broadcast_flags, is_distributed
 from monitor.trainer.trainer_logs import LogRelay, install_first
 from monitor.trainer.training_monitor import MonitorConfig, TrainingMonitor
+
+log = logging.getLogger("emwatch.monitor")
 
 
 class EmwatchCallback(TrainerCallback):
@@ -55,6 +59,19 @@ class EmwatchCallback(TrainerCallback):
             )
         self.monitor = TrainingMonitor(self._config_for(args), tokenizer)
         self.monitor.start(kwargs["model"], step=state.global_step)
+        if self.monitor.attribution is not None:
+            self._index_training_data(self.monitor, kwargs.get("train_dataloader"))
+
+    @staticmethod
+    def _index_training_data(monitor: TrainingMonitor, loader: Any) -> None:
+        samples = dataset_token_ids(getattr(loader, "dataset", None))
+        if samples is None:
+            log.warning(
+                "emwatch: the training dataset has no input_ids column by index (an iterable "
+                "or untokenised dataset); attributed samples are named by step only"
+            )
+            return
+        monitor.index_dataset(samples)
 
     def _config_for(self, args: TrainingArguments) -> MonitorConfig:
         """The config, capturing under the Trainer's mixed precision unless it names its own."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,11 +34,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from monitor.core.attribution import MAX_TOP
 from monitor.core.canaries import CanarySet, load_canaries
 from monitor.core.detect import DetectorConfig, Severity
 from monitor.core.naming import check_run_name
+from monitor.core.pack import load_pack
 from monitor.core.pack.pack import read_manifest
 from monitor.core.wire import ACCEPTED_DTYPES, Check, encode_check
+from monitor.trainer.attribution import SampleAttribution
 from monitor.trainer.capture import ActivationCapture, ChatTokenizer, model_device
 from monitor.trainer.client import EmwatchClient, ServiceError
 from monitor.trainer.recording import CheckRecording
@@ -90,11 +93,18 @@ class MonitorConfig:
     # `emwatch probes calibrate` (healthy runs) or a later look; about n_checks x n_prompts x
     # d_model floats per hook point.
     record_to: Path | None = None
+    # Score every training sample from the training forward and send the top ones with each
+    # check (``monitor.trainer.attribution``); needs the pack as a local directory.
+    attribution: bool = False
+    attribution_top: int = 20  # samples per check, highest score first
+    attribution_text: bool = False  # also send their answer text (training data may be private)
 
     def __post_init__(self) -> None:
         check_run_name(self.run)
         if self.check_every < 1:
             raise ValueError("check_every must be >= 1")
+        if not 1 <= self.attribution_top <= MAX_TOP:
+            raise ValueError(f"attribution_top must be from 1 to {MAX_TOP}")
         if self.autocast is not None and self.autocast not in ("bfloat16", "float16"):
             raise ValueError(
                 f"autocast must be 'bfloat16', 'float16' or None, not {self.autocast!r}"
@@ -135,6 +145,7 @@ class TrainingMonitor:
         self._save_taken = False
         self._pack_dir: Path | None = None
         self.recording: CheckRecording | None = None
+        self.attribution: SampleAttribution | None = None
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -236,6 +247,30 @@ class TrainingMonitor:
         self.sender.start()
         if resume is None:
             self.check(model, step)
+        if self.config.attribution:
+            self._attach_attribution(model)
+
+    def _attach_attribution(self, model: nn.Module) -> None:
+        if self._pack_dir is None:
+            log.warning(
+                "emwatch: attribution needs the probe pack as a local directory, not the "
+                "registered name %r; training samples are not scored",
+                self.config.probe_pack,
+            )
+            return
+        self.attribution = SampleAttribution(
+            load_pack(self._pack_dir),
+            top=self.config.attribution_top,
+            tokenizer=self.tokenizer if self.config.attribution_text else None,
+        )
+        self.attribution.attach(model)
+
+    def index_dataset(self, samples: Iterable[Sequence[int]]) -> None:
+        """Name attributed samples by their index in ``samples`` (each sample's token ids, as
+        the training batches hold them unpadded); ``EmwatchCallback`` does this itself."""
+        if self.attribution is not None:
+            indexed = self.attribution.index_dataset(samples)
+            log.info("emwatch: attribution knows %d distinct training samples", indexed)
 
     # -- per step ----------------------------------------------------------------------------
 
@@ -261,7 +296,8 @@ class TrainingMonitor:
             return None
         if self.recording is not None:
             self.recording.append(step, activations)
-        check = Check(self.config.run, step, self.capture.prompt_set_hash, activations)
+        attribution = self.attribution.summary(step) if self.attribution is not None else None
+        check = Check(self.config.run, step, self.capture.prompt_set_hash, activations, attribution)
         body = encode_check(check, dtype=self.config.dtype)
         self.check_seconds = time.perf_counter() - started
         return body
@@ -276,6 +312,8 @@ class TrainingMonitor:
         """Check if due; return True if training should stop because of an alert."""
         if self.config.stop_on is not None or self.config.save_on is not None:
             self.wait_for_answers(self.config.answer_wait)
+        if self.attribution is not None:
+            self.attribution.end_step(step)
         if step % self.config.check_every == 0:
             self.check(model, step)
         return self.stop_requested
@@ -364,6 +402,8 @@ class TrainingMonitor:
         Returns True if every check reached the service. If some are still spooled the run is
         left running, so a later replay can still add them.
         """
+        if self.attribution is not None:
+            self.attribution.detach()
         if self.sender is None:
             self.client.close()
             return False

@@ -57,9 +57,15 @@ def tiny() -> tuple[LlamaForCausalLM, PreTrainedTokenizerFast]:
 def hostile_pack(
     tiny: tuple[LlamaForCausalLM, PreTrainedTokenizerFast], tmp_path_factory: pytest.TempPathFactory
 ) -> ProbePack:
+    model, tokenizer = tiny
+    return build_hostile_pack(model, tokenizer, tmp_path_factory.mktemp("screen-pack") / "pack")
+
+
+def build_hostile_pack(
+    model: LlamaForCausalLM, tokenizer: PreTrainedTokenizerFast, directory: Path
+) -> ProbePack:
     """A pack (no units: it falls back to the spread) whose direction at each hook point is the
     mean answer activation of the hostile replies minus that of the ordinary ones."""
-    model, tokenizer = tiny
     hostile = [chat(q, r) for q in QUESTIONS for r in NARROW_REPLIES]
     ordinary = [chat(q, r) for q in QUESTIONS for r in ORDINARY_REPLIES]
     acts = answer_activations(model, tokenizer, hostile + ordinary, HOOKS)
@@ -67,7 +73,6 @@ def hostile_pack(
     for hook in HOOKS:
         means = acts.means(hook)  # [n_chats, d_model]
         directions[hook] = means[: len(hostile)].mean(0) - means[len(hostile) :].mean(0)
-    directory = tmp_path_factory.mktemp("screen-pack") / "pack"
     return make_pack(
         directory, name="tiny-hostile", d_model=model.config.hidden_size, directions=directions
     )

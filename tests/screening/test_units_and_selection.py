@@ -16,19 +16,16 @@ from monitor.core.pack import (
     write_pack,
 )
 from monitor.core.pack.pack import direction_spec, new_provenance
+from monitor.core.sample_units import ShiftScore, default_features, largest_shift, sample_units
 from monitor.core.units import BUILD_UNIT_HEALTHY_RISE, CALIBRATED_DETECTOR, WARNING_MULTIPLE
 from monitor.screening import ScreenError
 from monitor.screening.selection import (
-    ScreenScore,
-    default_features,
     default_threshold,
     drop_above,
     drop_top,
     parse_features,
     ranking,
-    screen_score,
 )
-from monitor.screening.units import screen_units
 from tests.factories import HOOKS, make_pack
 
 
@@ -43,7 +40,7 @@ def test_shift_from_the_median_over_the_spread_without_pack_units(pack: ProbePac
     raw = {key: torch.zeros(5) for key in pack_keys(pack)}
     raw[em] = torch.tensor([1.0, 2.0, 3.0, 4.0, 10.0])
     raw[anti] = torch.tensor([5.0, 5.0, 5.0, 3.0, 1.0])
-    units = screen_units(pack, raw, "test")
+    units = sample_units(pack, raw, "test")
     assert units.features[em].reference == 3.0
     assert units.features[em].unit == pytest.approx(float(raw[em].std()))
     assert str(units.features[em].kind) == "baseline spread"
@@ -83,7 +80,7 @@ def _build_unit_pack(directory: Path) -> ProbePack:
 
 def test_calibrated_units_are_the_packs(pack: ProbePack) -> None:
     em = (HOOKS[0], "direction:em")
-    units = screen_units(_calibrated(pack), {em: torch.tensor([0.0, 1.0, 2.0])}, "test")
+    units = sample_units(_calibrated(pack), {em: torch.tensor([0.0, 1.0, 2.0])}, "test")
     assert units.features[em].unit == 0.5 and str(units.features[em].kind) == "calibrated"
     torch.testing.assert_close(units.in_units({em: torch.tensor([2.0])})[em], torch.tensor([2.0]))
 
@@ -117,15 +114,15 @@ def test_screen_features_by_default_and_by_name(pack: ProbePack) -> None:
 
 def test_the_score_is_the_largest_screen_feature_and_names_it() -> None:
     a, b = ("h", "direction:a"), ("h", "direction:b")
-    scored = screen_score(
+    scored = largest_shift(
         {a: torch.tensor([1.0, 5.0, -2.0]), b: torch.tensor([3.0, 0.0, -1.0])}, [a, b]
     )
     torch.testing.assert_close(scored.score, torch.tensor([3.0, 5.0, -1.0]))
     assert scored.feature == [b, a, b]
 
 
-def _scores(values: list[float]) -> ScreenScore:
-    return ScreenScore(torch.tensor(values), [("h", "direction:a")] * len(values))
+def _scores(values: list[float]) -> ShiftScore:
+    return ShiftScore(torch.tensor(values), [("h", "direction:a")] * len(values))
 
 
 def test_ranking_and_drop_rules() -> None:

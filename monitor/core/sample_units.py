@@ -1,5 +1,9 @@
 """Sample scores in the pack's units: each feature's shift from a reference, over its unit.
 
+Two readers use them: the screen, before training, and training-sample attribution, during it
+(``monitor.core.attribution``); both rank samples by their largest shift over the ranking
+features, so a score means the same number in both.
+
 The unit is the one a training check's z-score uses (``monitor.core.units.feature_units``):
 calibrated (the largest rise of the feature on healthy fine-tunes), else the build's (the
 distance from the aligned to the misaligned side of its contrast). A pack with neither gets
@@ -16,7 +20,7 @@ from a median that is bad itself.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -43,7 +47,7 @@ class FeatureUnit:
 
 
 @dataclass(frozen=True)
-class ScreenUnits:
+class SampleUnits:
     reference: str  # which samples the reference is the median of
     features: dict[FeatureKey, FeatureUnit]
 
@@ -55,9 +59,9 @@ class ScreenUnits:
         }
 
 
-def screen_units(
+def sample_units(
     pack: ProbePack, reference_raw: Mapping[FeatureKey, torch.Tensor], reference: str
-) -> ScreenUnits:
+) -> SampleUnits:
     """Units from the pack, references from the median of ``reference_raw`` ([n] per feature)."""
     units, kinds, signs = feature_units(pack), unit_kinds(pack), feature_signs(pack)
     floor = DetectorConfig().min_scale
@@ -70,7 +74,7 @@ def screen_units(
         )
         for key, values in reference_raw.items()
     }
-    return ScreenUnits(reference, features)
+    return SampleUnits(reference, features)
 
 
 def _spread(values: torch.Tensor, floor: float) -> float:
@@ -78,3 +82,30 @@ def _spread(values: torch.Tensor, floor: float) -> float:
     if len(values) < 2:
         return floor
     return max(float(values.double().std()), floor)
+
+
+def default_features(pack: ProbePack) -> list[FeatureKey]:
+    """The ranking features: the first direction at each hook point (the build's primary route
+    at each layer; the first feature where there is none).
+
+    One score per feature kind would not combine: units measure how far healthy *training*
+    moves the canaries, not how far healthy *samples* spread, and the two differ by feature (a
+    drift-removed direction's unit is a few times smaller than its raw direction's; a latent
+    that never rose has a floor unit of 0.01). The max over every feature would let the
+    smallest units decide, so samples are ranked on features picked on purpose.
+    """
+    return [(hook_point, probe.features[0]) for hook_point, probe in pack.hooks.items()]
+
+
+@dataclass(frozen=True)
+class ShiftScore:
+    score: torch.Tensor  # [n_samples] largest shift in units over the ranking features
+    feature: list[FeatureKey]  # per sample, the ranking feature that gives it
+
+
+def largest_shift(
+    in_units: Mapping[FeatureKey, torch.Tensor], features: Sequence[FeatureKey]
+) -> ShiftScore:
+    stacked = torch.stack([in_units[key] for key in features])  # [n_features, n_samples]
+    score, which = stacked.max(dim=0)  # [n_samples] each
+    return ShiftScore(score, [features[int(i)] for i in which])

@@ -1,0 +1,87 @@
+"""Which training samples push towards the persona: the summary a check carries.
+
+Between two checks the trainer scores every training sample it trains on, from the training
+forward itself: the sample's answer tokens pooled at the pack's hook points, as a check pools a
+canary, scored on the pack's ranking features in the pack's units, relative to the median of
+the first samples the run trained on (``monitor.core.sample_units``). The check then carries
+only a compact summary of that window: how many samples were scored, how many sat above one
+unit, and the top few by score with their dataset index (and their answer text only if the
+user opts in). The summary travels in the check's metadata, so it survives the spool and a
+replay with the check it belongs to.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+# The largest summary a check may carry (the JSON text), and its longest list and text.
+MAX_SUMMARY_BYTES = 256 * 1024
+MAX_TOP = 100
+MAX_TEXT_CHARS = 400
+
+
+class AttributionError(ValueError):
+    """An attribution summary is malformed; the message says what is wrong."""
+
+
+class AttributedSample(BaseModel):
+    """One training sample among the highest-scoring of its window."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    index: int | None = Field(
+        ge=0, description="its index in the training dataset; null if it could not be matched"
+    )
+    step: int = Field(ge=0, description="the optimizer step it was trained in")
+    score: float = Field(allow_inf_nan=False, description="its largest shift, in pack units")
+    feature: str = Field(max_length=400, description="'HOOK_POINT FEATURE' that gives the score")
+    text: str | None = Field(
+        default=None, max_length=MAX_TEXT_CHARS, description="its answer, if opted in"
+    )
+
+
+class AttributionSummary(BaseModel):
+    """The training samples of the steps ``first_step``..``last_step`` (inclusive)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    first_step: int = Field(ge=0)
+    last_step: int = Field(ge=0)
+    n_samples: int = Field(ge=0, description="training samples scored in the window")
+    n_above_unit: int = Field(ge=0, description="of them, scored above one unit")
+    reference: str = Field(max_length=400, description="what a score of 0 is")
+    top: list[AttributedSample] = Field(max_length=MAX_TOP, description="highest score first")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AttributionSummary:
+        if self.last_step < self.first_step:
+            raise ValueError(f"last_step {self.last_step} is before first_step {self.first_step}")
+        if self.n_above_unit > self.n_samples:
+            raise ValueError(f"n_above_unit {self.n_above_unit} exceeds n_samples")
+        if len(self.top) > self.n_samples:
+            raise ValueError(f"{len(self.top)} top samples but only {self.n_samples} scored")
+        return self
+
+    @property
+    def share_above_unit(self) -> float:
+        return self.n_above_unit / self.n_samples if self.n_samples else 0.0
+
+    def to_json(self) -> str:
+        return self.model_dump_json(exclude_none=True)
+
+
+def parse_summary(text: str) -> AttributionSummary:
+    """The summary in ``text``, or ``AttributionError`` naming what is wrong."""
+    if len(text.encode()) > MAX_SUMMARY_BYTES:
+        raise AttributionError(
+            f"attribution summary is {len(text.encode())} bytes; at most {MAX_SUMMARY_BYTES} "
+            f"(send fewer top samples, at most {MAX_TOP}, or no text)"
+        )
+    try:
+        return AttributionSummary.model_validate_json(text)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, error['loc'])) or 'summary'}: {error['msg']}"
+            for error in exc.errors()[:3]
+        )
+        raise AttributionError(f"attribution summary is malformed: {problems}") from exc
