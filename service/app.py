@@ -20,7 +20,7 @@ from service.limits import BodySizeLimit
 from service.metrics import ServiceMetrics
 from service.openapi import install_openapi
 from service.packs import PackRegistry
-from service.routes import checks, health, metrics, notifications, packs, runs, tokens
+from service.routes import checks, health, metrics, notifications, packs, runs, samples, tokens
 from service.services import Services, known_query_parameters
 from service.settings import READINESS_THREADS, ServiceSettings
 from service.store import Store, connect
@@ -87,7 +87,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     )
     app.state.services = services
     install_error_handlers(app, retry_after_s=settings.db_timeout_s)
-    for module in (health, packs, runs, checks, tokens, metrics, notifications):
+    for module in (health, packs, runs, checks, samples, tokens, metrics, notifications):
         app.include_router(module.router)
     app.add_middleware(
         BodySizeLimit,

@@ -3,12 +3,13 @@
 Decoding and scoring need only the pack and happen before the transaction. Everything that
 depends on the run's series happens inside ``Store.with_locked_run``: the check's step is
 looked up, the detector replayed from the nearest saved state (``service/replay.py``), and the
-check, its scores, the replayed checks' new states, the alerts and the run row are written,
-all while holding the run's lock. So concurrent checks of one run, on any number of replicas,
-serialise on the database and each sees the series as the one before it left it.
+check, its scores and its training-sample attribution summary (if it carries one), the replayed
+checks' new states, the alerts and the run row are written, all while holding the run's lock.
+So concurrent checks of one run, on any number of replicas, serialise on the database and each
+sees the series as the one before it left it.
 
-Idempotent on (run, step): a repeat of a stored check is answered from the store, the same key
-with different content is a conflict.
+Idempotent on (run, step): a repeat of a stored check is answered from the store and stores
+nothing (its attribution summary included), the same key with different content is a conflict.
 """
 
 from __future__ import annotations
@@ -174,6 +175,8 @@ class IngestService:
         new = StoredCheck(check.step, digest, received_at, per_prompt)
         result = replay(locked, DetectorSpec.of(run, pack), found.saved, new)
         locked.write_series(result.after_step, result.replayed, result.appended_only)
+        if check.attribution is not None:
+            locked.write_attribution(check.step, check.attribution)
         alerts = result.detector.alerts()
         rows = [alert_row(a) for a in alerts]
         if not (result.appended_only and rows == result.alerts_before):

@@ -1,10 +1,11 @@
 """Prometheus exposition: every metric name emwatch exports is defined here, once.
 
-Run state (scores, alerts, thresholds) is read from the store at scrape time, in one snapshot
-of four queries whatever the number of runs, so the numbers are the database's, the same from
-every replica, and a run that finishes or is deleted simply leaves the exposition. It is
-written as text directly (``run_state``). Process-level counters (checks received, ingest
-latency) are ordinary prometheus_client instruments in a per-app registry.
+Run state (scores, alerts, thresholds, the latest training-sample attribution) is read from the
+store at scrape time, in one snapshot of four queries whatever the number of runs, so the
+numbers are the database's, the same from every replica, and a run that finishes or is deleted
+simply leaves the exposition. It is written as text directly (``run_state``). Process-level
+counters (checks received, ingest latency) are ordinary prometheus_client instruments in a
+per-app registry.
 
 Labels stay bounded: run, hook_point, feature (a direction or a *watched* latent, never every
 SAE latent), rule, severity, outcome.
@@ -41,6 +42,7 @@ SCORE_CUSUM = "emwatch_score_cusum"
 ALERT_FIRING = "emwatch_alert_firing"
 ALERT_PENDING = "emwatch_alert_pending"
 DETECTOR_THRESHOLD = "emwatch_detector_threshold"
+ATTRIBUTION_SHARE = "emwatch_attribution_share_above_unit"
 CHECKS_RECEIVED = "emwatch_checks_received"  # exposed as emwatch_checks_received_total
 INGEST_DURATION = "emwatch_ingest_duration_seconds"
 
@@ -107,8 +109,16 @@ def run_state(snapshot: MetricsSnapshot) -> str:
     pending = Family(
         ALERT_PENDING, "1 if any rule's alert for the feature is pending at this severity."
     )
+    attribution = Family(
+        ATTRIBUTION_SHARE,
+        "Share of the training samples of the run's latest attribution window (the steps "
+        "before its latest check that carried one) that scored above one unit.",
+    )
     for run in snapshot.running:
         r = e(run.name)
+        latest = snapshot.latest_attribution.get(run.run_id)
+        if latest is not None:
+            attribution.add(f'{{run="{r}"}}', latest.share_above_unit)
         info.add(f'{{model_id="{e(run.model_id)}",probe_pack="{e(run.probe_pack)}",run="{r}"}}', 1)
         checks.add(f'{{run="{r}"}}', run.n_checks)
         if run.last_step is not None and run.last_check_at is not None:
@@ -136,7 +146,7 @@ def run_state(snapshot: MetricsSnapshot) -> str:
                 firing.add(labels, float((*key, "firing") in active))
                 pending.add(labels, float((*key, "pending") in active))
     families = [by_status, info, checks, last_step, last_check, thresholds]
-    families += [value, zscore, cusum, firing, pending]
+    families += [value, zscore, cusum, firing, pending, attribution]
     return "\n".join(line for family in families for line in family.lines) + "\n"
 
 

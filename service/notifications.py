@@ -6,6 +6,11 @@ Alertmanager delivers a group of alerts per request, and delivers them again: ev
 keeps one record per instance and merges every repeat into it (``Store.record_notification``).
 The API then lists what was sent once per alert, with its latest state and delivery count.
 
+An alert on a run whose checks carry training-sample attribution has its ``description``
+annotation recorded with one more sentence, naming the top samples of the run's latest
+attribution window at or before the alerting step (``top_samples_sentence``): Prometheus'
+rules cannot see them, and they are the first place to look for what pushed the run.
+
 Payload format: Alertmanager's ``webhook_config``, version 4.
 """
 
@@ -17,6 +22,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from monitor.core.attribution import AttributedSample, AttributionSummary
 from service.schemas import timestamp
 from service.store import Store
 from service.store.records import NotificationRecord
@@ -34,6 +40,7 @@ LabelValue = Annotated[str, _text(1024)]
 AnnotationValue = Annotated[str, _text(16384)]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+NAMED_SAMPLES = 5  # the most samples an alert's description names
 
 
 class _FromAlertmanager(BaseModel):
@@ -121,7 +128,48 @@ def _ends_at(alert: WebhookAlert) -> float | None:
     return alert.ends_at.timestamp()
 
 
-def _record(alert: WebhookAlert, receiver: str, received_at: float) -> NotificationRecord:
+def _named(sample: AttributedSample) -> str:
+    if sample.index is None:
+        return f"an unmatched sample of step {sample.step}"
+    return f"#{sample.index}"
+
+
+def top_samples_sentence(summary: AttributionSummary) -> str | None:
+    """``Top training samples since the last check (steps 41-50): #12 (+3.1 units), #57
+    (+2.8), ...``, at most ``NAMED_SAMPLES``; None when the window has no top samples."""
+    listed = ", ".join(
+        f"{_named(sample)} ({sample.score:+.1f}{' units' if rank == 0 else ''})"
+        for rank, sample in enumerate(summary.top[:NAMED_SAMPLES])
+    )
+    if not listed:
+        return None
+    return (
+        f"Top training samples since the last check (steps {summary.first_step}-"
+        f"{summary.last_step}): {listed}."
+    )
+
+
+def _annotations(store: Store, alert: WebhookAlert) -> dict[str, str]:
+    """The alert's annotations, its description naming the run's top training samples."""
+    run = alert.labels.get("run")
+    if run is None:
+        return alert.annotations
+    window = store.attribution_for_alert(
+        run,
+        hook_point=alert.labels.get("hook_point"),
+        feature=alert.labels.get("feature"),
+        severity=alert.labels.get("severity"),
+    )
+    sentence = top_samples_sentence(window.summary) if window is not None else None
+    if sentence is None:
+        return alert.annotations
+    description = f"{alert.annotations.get('description', '')} {sentence}".strip()
+    return {**alert.annotations, "description": description}
+
+
+def _record(
+    alert: WebhookAlert, annotations: dict[str, str], receiver: str, received_at: float
+) -> NotificationRecord:
     return NotificationRecord(
         fingerprint=alert.fingerprint,
         starts_at_us=(alert.starts_at - _EPOCH) // timedelta(microseconds=1),
@@ -131,7 +179,7 @@ def _record(alert: WebhookAlert, receiver: str, received_at: float) -> Notificat
         run=alert.labels.get("run"),
         hook_point=alert.labels.get("hook_point"),
         labels=alert.labels,
-        annotations=alert.annotations,
+        annotations=annotations,
         ends_at=_ends_at(alert),
         generator_url=alert.generator_url,
         receiver=receiver,
@@ -144,7 +192,9 @@ def _record(alert: WebhookAlert, receiver: str, received_at: float) -> Notificat
 def record_delivery(store: Store, payload: WebhookPayload, received_at: float) -> WebhookResult:
     """Record every alert of one webhook delivery, merging repeats of known instances."""
     new = sum(
-        store.record_notification(_record(alert, payload.receiver, received_at))
+        store.record_notification(
+            _record(alert, _annotations(store, alert), payload.receiver, received_at)
+        )
         for alert in payload.alerts
     )
     if payload.truncated_alerts:

@@ -1,11 +1,12 @@
 """Resuming a run from a step: what a trainer does when training restarts from a checkpoint.
 
 The checks after the step describe weights that no longer exist. In one locked transaction
-they move, with their scores, to the superseded tables (kept for audit, flagged in
-``GET /scores?include_superseded=true``), and the run's detector and alerts become those of
-the surviving series: the state saved with the last surviving check. New checks at the
-superseded steps are then accepted with any content. Resuming again from the same step with
-nothing new since supersedes nothing and changes nothing.
+they move, with their scores and their training-sample attribution summaries, to the
+superseded tables (kept for audit; scores are flagged in ``GET /scores?include_superseded=true``,
+attribution summaries leave ``GET /samples`` and /metrics), and the run's detector and alerts
+become those of the surviving series: the state saved with the last surviving check. New checks
+at the superseded steps are then accepted with any content. Resuming again from the same step
+with nothing new since supersedes nothing and changes nothing.
 """
 
 from __future__ import annotations

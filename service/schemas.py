@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -14,6 +15,7 @@ from monitor.core.wire import MAX_STEP
 from service.auth import Scope
 from service.store.records import (
     AlertRow,
+    AttributionWindow,
     PackRecord,
     ResumeRecord,
     RunRecord,
@@ -261,6 +263,73 @@ class ScoreSeriesOut(BaseModel):
 class AlertListOut(BaseModel):
     run: str
     alerts: list[AlertOut]
+
+
+# -- training-sample attribution ---------------------------------------------------------------
+
+
+class AttributionWindowOut(BaseModel):
+    step: int = Field(description="The check that carried this window's summary.")
+    first_step: int = Field(description="First training step of the window (inclusive).")
+    last_step: int = Field(description="Last training step of the window (inclusive).")
+    n_samples: int = Field(description="Training samples scored in the window.")
+    n_above_unit: int = Field(description="Of them, how many scored above one unit.")
+    share_above_unit: float = Field(description="n_above_unit / n_samples; 0 with no samples.")
+    reference: str = Field(description="What a score of 0 is.")
+
+    @classmethod
+    def of(cls, window: AttributionWindow) -> AttributionWindowOut:
+        summary = window.summary
+        return cls(
+            step=window.step,
+            first_step=summary.first_step,
+            last_step=summary.last_step,
+            n_samples=summary.n_samples,
+            n_above_unit=summary.n_above_unit,
+            share_above_unit=summary.share_above_unit,
+            reference=summary.reference,
+        )
+
+
+class AttributedSampleOut(BaseModel):
+    index: int | None = Field(
+        description="Its index in the training dataset; null if the trainer could not match it."
+    )
+    step: int = Field(description="The optimizer step it was trained in.")
+    score: float = Field(
+        description="Its largest shift towards the misaligned persona, in the probe pack's units."
+    )
+    feature: str = Field(description="'HOOK_POINT FEATURE' that gives the score.")
+    text: str | None = Field(description="Its answer, if the trainer opted in to send it.")
+    check_step: int = Field(description="The check whose window it is in.")
+
+
+class SampleAttributionOut(BaseModel):
+    run: str
+    windows: list[AttributionWindowOut] = Field(
+        description="Every selected window (one per check that carried a summary), in step order."
+    )
+    samples: list[AttributedSampleOut] = Field(
+        description="The highest-scoring samples over the selected windows' top lists, highest "
+        "first. A sample trained in several windows (several epochs) appears once per window."
+    )
+
+    @classmethod
+    def of(cls, run: str, windows: list[AttributionWindow], top: int) -> SampleAttributionOut:
+        """Rank every window's top list together; ties keep check step and window rank order."""
+        ranked = heapq.nlargest(
+            top,
+            ((window.step, sample) for window in windows for sample in window.summary.top),
+            key=lambda item: item[1].score,
+        )
+        return cls(
+            run=run,
+            windows=[AttributionWindowOut.of(window) for window in windows],
+            samples=[
+                AttributedSampleOut(**sample.model_dump(), check_step=check_step)
+                for check_step, sample in ranked
+            ],
+        )
 
 
 # -- tokens and health -------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from monitor import __version__
 COMMAND_MODULES: tuple[str, ...] = (
     "serve",
     "runs",
+    "samples",
     "probes",
     "spool",
     "demo",

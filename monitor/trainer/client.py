@@ -172,3 +172,15 @@ class EmwatchClient:
         params = {"state": state} if state else None
         result: dict[str, Any] = self._request("GET", f"/v1/runs/{run}/alerts", params=params)
         return result
+
+    def samples(self, run: str, top: int = 10, since_step: int | None = None) -> dict[str, Any]:
+        """The ``top`` training samples that pushed ``run`` furthest towards the misaligned
+        persona, over its checks' attribution windows (those at or after ``since_step``), with
+        the windows themselves."""
+        params = {"top": top, "since_step": since_step}
+        result: dict[str, Any] = self._request(
+            "GET",
+            f"/v1/runs/{run}/samples",
+            params={key: value for key, value in params.items() if value is not None},
+        )
+        return result

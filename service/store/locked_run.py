@@ -6,9 +6,9 @@ wait for each other on any number of replicas, so everything read inside stays t
 commit: no unique violation to interpret, no second SELECT that sees a newer series.
 
 A check that extends the series costs six statements: lock, look up its step, insert the check,
-insert its scores, update the run (and the alerts, when they changed). The statements are built
-once, with bound parameters, as building SQLAlchemy expressions per call costs more than
-SQLite takes to run them.
+insert its scores, update the run (and the alerts, when they changed; its attribution summary,
+when it carries one). The statements are built once, with bound parameters, as building
+SQLAlchemy expressions per call costs more than SQLite takes to run them.
 """
 
 from __future__ import annotations
@@ -21,11 +21,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from monitor.core.attribution import AttributionSummary
 from service.store import tables as t
-from service.store.queries import SCORE_COLUMNS, select_runs, to_alert, to_run, to_score
+from service.store.queries import (
+    SCORE_COLUMNS,
+    attribution_values,
+    select_runs,
+    to_alert,
+    to_run,
+    to_score,
+)
 from service.store.records import AlertRow, RunRecord, SavedState, ScoreRow, StoredCheck
 
-_checks, _scores = t.checks, t.scores
+_checks, _scores, _attributions = t.checks, t.scores, t.sample_attributions
 _RUN: sa.BindParameter[int] = sa.bindparam("run_id", type_=sa.Integer)
 _STEP: sa.BindParameter[int] = sa.bindparam("step", type_=sa.BigInteger)
 
@@ -205,9 +213,17 @@ class LockedRun:
             _run_update(tuple(sorted(values))), {**values, "b_run": self.run.run_id}
         )
 
+    def write_attribution(self, step: int, summary: AttributionSummary) -> None:
+        """Store the attribution summary the new check at ``step`` carried."""
+        self.connection.execute(
+            _attributions.insert(),
+            {"run_id": self.run.run_id, "step": step, **attribution_values(summary)},
+        )
+
     def supersede_after(self, from_step: int, at: float) -> int:
-        """Move every check after ``from_step`` and its scores to the superseded tables, under
-        one new ``resumes`` row; returns how many checks moved (none: no row is added)."""
+        """Move every check after ``from_step``, its scores and its attribution summary to the
+        superseded tables, under one new ``resumes`` row; returns how many checks moved (none:
+        no row is added)."""
         later = (_checks.c.run_id == self.run.run_id) & (_checks.c.step > from_step)
         count = self.connection.execute(sa.select(sa.func.count()).where(later)).scalar_one()
         if not count:
@@ -218,22 +234,20 @@ class LockedRun:
             .returning(t.resumes.c.resume_id)
         ).scalar_one()
         keep = (_checks.c.step, _checks.c.run_id, _checks.c.content_hash, _checks.c.received_at)
-        self.connection.execute(
-            t.superseded_checks.insert().from_select(
-                ["resume_id", *[c.name for c in keep]],
-                sa.select(sa.literal(resume_id), *keep).where(later),
-            )
+        moves = (
+            (_scores, t.superseded_scores, list(_scores.c)),
+            (_attributions, t.superseded_sample_attributions, list(_attributions.c)),
+            (_checks, t.superseded_checks, keep),
         )
-        later_scores = (_scores.c.run_id == self.run.run_id) & (_scores.c.step > from_step)
-        score_columns = list(_scores.c)
-        self.connection.execute(
-            t.superseded_scores.insert().from_select(
-                ["resume_id", *[c.name for c in score_columns]],
-                sa.select(sa.literal(resume_id), *score_columns).where(later_scores),
+        for source, target, columns in moves:
+            rows = (source.c.run_id == self.run.run_id) & (source.c.step > from_step)
+            self.connection.execute(
+                target.insert().from_select(
+                    ["resume_id", *[c.name for c in columns]],
+                    sa.select(sa.literal(resume_id), *columns).where(rows),
+                )
             )
-        )
-        self.connection.execute(_scores.delete().where(later_scores))
-        self.connection.execute(_checks.delete().where(later))
+            self.connection.execute(source.delete().where(rows))
         return int(count)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from monitor.core.attribution import AttributionSummary
+
 
 @dataclass(frozen=True)
 class TokenRecord:
@@ -105,6 +107,15 @@ class SavedState:
 
 
 @dataclass(frozen=True)
+class AttributionWindow:
+    """The attribution summary the check at ``step`` carried: the samples trained on since the
+    check before it."""
+
+    step: int
+    summary: AttributionSummary
+
+
+@dataclass(frozen=True)
 class MetricsSnapshot:
     """Everything ``/metrics`` shows, read in one snapshot with a fixed number of queries."""
 
@@ -112,6 +123,8 @@ class MetricsSnapshot:
     running: list[RunRecord]
     latest_scores: dict[int, list[ScoreRow]]  # run_id -> scores of its latest check
     active_alerts: dict[int, list[AlertRow]]  # run_id -> pending and firing alerts
+    # run_id -> its latest attribution window, read without its top samples (``top`` is empty)
+    latest_attribution: dict[int, AttributionSummary]
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,19 @@ from service.store import tables as t
 from service.store.database import DatabaseLimits
 from service.store.errors import DuplicateKeyError, LastAdminTokenError, UnknownRunError
 from service.store.locked_run import LockedRun, lock_run
-from service.store.queries import SCORE_COLUMNS, select_runs, to_alert, to_run, to_score
+from service.store.queries import (
+    SCORE_COLUMNS,
+    WINDOW_COUNTS,
+    select_runs,
+    to_alert,
+    to_run,
+    to_score,
+    to_window,
+    to_window_counts,
+)
 from service.store.records import (
     AlertRow,
+    AttributionWindow,
     MetricsSnapshot,
     NotificationRecord,
     PackRecord,
@@ -237,9 +247,11 @@ class Store:
             for table in (
                 t.alerts,
                 t.superseded_scores,
+                t.superseded_sample_attributions,
                 t.superseded_checks,
                 t.resumes,
                 t.scores,
+                t.sample_attributions,
                 t.checks,
             ):
                 conn.execute(table.delete().where(table.c.run_id == run_id))
@@ -302,6 +314,63 @@ class Store:
         query = query.order_by(t.alerts.c.started_step, t.alerts.c.alert_id)
         return self._read(lambda conn: [to_alert(r) for r in conn.execute(query).mappings()])
 
+    # -- training-sample attribution ---------------------------------------------------------
+
+    def attribution_windows(
+        self, run_id: int, since_step: int | None = None
+    ) -> list[AttributionWindow]:
+        """The run's live attribution windows with their top samples, in check step order; with
+        ``since_step``, only those of checks at or after it."""
+        table = t.sample_attributions
+        query = sa.select(table).where(table.c.run_id == run_id).order_by(table.c.step)
+        if since_step is not None:
+            query = query.where(table.c.step >= since_step)
+        return self._read(lambda conn: [to_window(r) for r in conn.execute(query).mappings()])
+
+    def attribution_for_alert(
+        self, run: str, *, hook_point: str | None, feature: str | None, severity: str | None
+    ) -> AttributionWindow | None:
+        """The latest attribution window of ``run`` at or before the step its alert on
+        (``hook_point``, ``feature``, at ``severity`` if given) started firing (pending: started);
+        without such an alert, at or before the run's latest check. None: no such run, or no
+        window."""
+        alerts, windows = t.alerts, t.sample_attributions
+
+        def read(conn: Connection) -> AttributionWindow | None:
+            found = conn.execute(
+                sa.select(t.runs.c.run_id, t.runs.c.last_step).where(t.runs.c.name == run)
+            ).first()
+            if found is None:
+                return None
+            step = None
+            if hook_point is not None and feature is not None:
+                matching = [
+                    alerts.c.run_id == found.run_id,
+                    alerts.c.hook_point == hook_point,
+                    alerts.c.feature == feature,
+                ]
+                if severity is not None:
+                    matching.append(alerts.c.severity == severity)
+                alerting = sa.func.coalesce(alerts.c.firing_step, alerts.c.started_step)
+                step = conn.execute(sa.select(sa.func.max(alerting)).where(*matching)).scalar()
+            if step is None:
+                step = found.last_step
+            if step is None:
+                return None
+            row = (
+                conn.execute(
+                    sa.select(windows)
+                    .where(windows.c.run_id == found.run_id, windows.c.step <= step)
+                    .order_by(windows.c.step.desc())
+                    .limit(1)
+                )
+                .mappings()
+                .first()
+            )
+            return to_window(row) if row else None
+
+        return self._snapshot(read)
+
     def metrics_snapshot(self) -> MetricsSnapshot:
         """What ``/metrics`` shows, in four queries whatever the number of runs."""
 
@@ -309,12 +378,28 @@ class Store:
             counts = conn.execute(
                 sa.select(t.runs.c.status, sa.func.count()).group_by(t.runs.c.status)
             ).all()
-            running = [
-                to_run(r)
-                for r in conn.execute(
-                    select_runs().where(t.runs.c.status == "running").order_by(t.runs.c.name)
-                ).mappings()
-            ]
+            # Each running run with its latest attribution window: two index lookups per run.
+            windows, newer = t.sample_attributions, t.sample_attributions.alias("newer")
+            latest_window = (
+                sa.select(sa.func.max(newer.c.step))
+                .where(newer.c.run_id == t.runs.c.run_id)
+                .scalar_subquery()
+            )
+            running, attribution = [], {}
+            for row in conn.execute(
+                select_runs()
+                .add_columns(*WINDOW_COUNTS)
+                .outerjoin(
+                    windows,
+                    (windows.c.run_id == t.runs.c.run_id) & (windows.c.step == latest_window),
+                )
+                .where(t.runs.c.status == "running")
+                .order_by(t.runs.c.name)
+            ).mappings():
+                running.append(to_run(row))
+                window = to_window_counts(row)
+                if window is not None:
+                    attribution[row["run_id"]] = window
             latest_scores = conn.execute(
                 sa.select(t.scores.c.run_id, *SCORE_COLUMNS[:-1])
                 .join(
@@ -346,7 +431,7 @@ class Store:
             alerts: dict[int, list[AlertRow]] = {}
             for row in active:
                 alerts.setdefault(row["run_id"], []).append(to_alert(row))
-            return MetricsSnapshot(dict(counts), running, scores, alerts)
+            return MetricsSnapshot(dict(counts), running, scores, alerts, attribution)
 
         return self._snapshot(read)
 

@@ -7,6 +7,8 @@ agree on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
@@ -148,6 +150,40 @@ superseded_scores = sa.Table(
     sa.Column("per_prompt", sa.JSON, nullable=False),
 )
 
+
+def _summary_columns() -> list[sa.Column[Any]]:
+    """A window's summary; new columns on every call, as a column belongs to one table."""
+    return [
+        sa.Column("first_step", sa.BigInteger, nullable=False),
+        sa.Column("last_step", sa.BigInteger, nullable=False),
+        sa.Column("n_samples", sa.Integer, nullable=False),
+        sa.Column("n_above_unit", sa.Integer, nullable=False),
+        sa.Column("reference", sa.String(400), nullable=False),
+        sa.Column("top", sa.JSON, nullable=False),  # the top samples, highest score first
+    ]
+
+
+# What each check said about the training samples of the steps since the previous check
+# (``monitor.core.attribution``): its window, counts, and its top samples as JSON. Stored with
+# the check, in the same transaction; a resume moves the rows after its step to
+# ``superseded_sample_attributions``, as it moves the checks.
+sample_attributions = sa.Table(
+    "sample_attributions",
+    metadata,
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.run_id"), primary_key=True),
+    sa.Column("step", sa.BigInteger, primary_key=True),  # the check's step
+    *_summary_columns(),
+)
+
+superseded_sample_attributions = sa.Table(
+    "superseded_sample_attributions",
+    metadata,
+    sa.Column("resume_id", sa.Integer, sa.ForeignKey("resumes.resume_id"), primary_key=True),
+    sa.Column("step", sa.BigInteger, primary_key=True),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.run_id"), nullable=False, index=True),
+    *_summary_columns(),
+)
+
 # Alertmanager's webhook deliveries, one row per alert instance: an instance is its fingerprint
 # (a hash of its labels) and its start time, stored in integer microseconds so the key is exact.
 # Columns copied from labels are Text: Alertmanager may forward other systems' alerts too.
@@ -174,7 +210,7 @@ notifications = sa.Table(
 # The version of the tables above: the number of the newest migration (its file name starts with
 # it). Every migration stamps its number here, so an emwatch older than the database, which only
 # reads this table, refuses it instead of writing to tables it does not know.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 schema_version = sa.Table(
     "schema_version",
     metadata,
