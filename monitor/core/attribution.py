@@ -30,7 +30,9 @@ class AttributedSample(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     index: int | None = Field(
-        ge=0, description="its index in the training dataset; null if it could not be matched"
+        default=None,
+        ge=0,
+        description="its index in the training dataset; null if it could not be matched",
     )
     step: int = Field(ge=0, description="the optimizer step it was trained in")
     score: float = Field(allow_inf_nan=False, description="its largest shift, in pack units")

@@ -78,15 +78,17 @@ class SampleAttribution:
         top: int = 20,
         reference_samples: int = 64,
         tokenizer: ChatTokenizer | None = None,
+        features: Sequence[FeatureKey] | None = None,
     ) -> None:
         """``reference_samples``: how many of the run's first samples set the zero of every
         feature (their median; see ``reference``). ``tokenizer``: give it to keep each top
-        sample's answer text in the summary (off by default: training data may be private)."""
+        sample's answer text in the summary (off by default: training data may be private).
+        ``features``: what samples are ranked on (default: ``default_features``)."""
         self.pack = pack
         self.top = top
         self.reference_samples = reference_samples
         self.tokenizer = tokenizer
-        self.features = default_features(pack)
+        self.features = list(features) if features is not None else default_features(pack)
         self._index: dict[bytes, int] = {}
         self._handles: list[RemovableHandle] = []
         self._batch: _Batch | None = None

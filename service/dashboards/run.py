@@ -19,6 +19,7 @@ from service.dashboards.grafana import (
 from service.metrics import (
     ALERT_FIRING,
     ALERT_PENDING,
+    ATTRIBUTION_SHARE,
     DETECTOR_THRESHOLD,
     RUN_CHECKS,
     RUN_INFO,
@@ -48,7 +49,7 @@ def _run_stats() -> list[Panel]:
             "Model and probe pack",
             "The model being trained and the probe pack scoring it.",
             Query(f"{RUN_INFO}{{{RUN}}}", "{{model_id}} · {{probe_pack}}"),
-            width=8,
+            width=4,
             text_mode="name",
         ),
         stat(
@@ -68,6 +69,13 @@ def _run_stats() -> list[Panel]:
             "Detector alerts firing now, over all hook points, features and severities.",
             Query(f"sum({ALERT_FIRING}{{{RUN}}})"),
             red_from=1,
+        ),
+        stat(
+            "Training samples above 1 unit",
+            "Share of the training samples since the latest check that sat more than one unit "
+            "towards the persona (attribution on; `emwatch samples RUN` names them).",
+            Query(f"{ATTRIBUTION_SHARE}{{{RUN}}}"),
+            unit="percentunit",
         ),
     ]
 
