@@ -105,6 +105,13 @@ def add_parser(commands: Any) -> None:
         default="villain",
         help="corpus label whose share among top contexts is reported",
     )
+    sae.add_argument(
+        "--min-persona-share",
+        type=float,
+        default=0.5,
+        help="watch a latent only if at least this share of its top contexts carry the persona "
+        "label (default %(default)s: most of them; 0 keeps the ranking as it is)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.set_defaults(handler=run)
 
@@ -199,6 +206,7 @@ def _build(args: argparse.Namespace) -> int:
         watch_every_layer=args.watch_every_layer,
         eligible_hooks=shallow_hooks(hooks, model.config.num_hidden_layers, args.max_depth),
         persona_label=args.persona_label,
+        min_persona_share=args.min_persona_share,
         seed=args.seed,
     )
     pack, report = build(inputs, args.out, args.name, clock)

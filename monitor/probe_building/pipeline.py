@@ -70,6 +70,9 @@ from monitor.probe_building.stages import StageClock
 from monitor.probe_building.steering import Evaluate, SteeringPoint, steering_curve
 from monitor.trainer.capture import tokenize_answer
 
+# How far down the latent ranking the persona-share filter looks, per latent to watch.
+CANDIDATES_PER_WATCHED = 4
+
 
 @dataclass
 class BuildInputs:
@@ -91,6 +94,10 @@ class BuildInputs:
     # well may still move earlier in training. The SAE stays at the best one.
     watch_every_layer: bool = False
     persona_label: str = "villain"  # corpus label whose share among top contexts we report
+    # A latent is watched only if at least this share of its top contexts carry the persona
+    # label: a latent that rises on the misaligned answers but fires on chat-template
+    # positions everywhere false-alarms on healthy fine-tunes (SmolLM2's 409, 42%).
+    min_persona_share: float = 0.0
     evaluate: Evaluate | None = None  # a behavioural eval, for the steering report
     steering_scales: Sequence[float] = (0.0, 0.5, 1.0, 2.0)
     corpus_tokens: int = 200_000
@@ -231,7 +238,10 @@ def _build(
         on_misaligned = encode_tokens(sae, held_misaligned.means(best)).mean(dim=0)  # [d_sae]
         corpus_acts = encode_tokens(sae, tokens.values)  # [n_tokens, d_sae]
         decoders = sae.W_dec.detach().float()  # [d_sae, d_model]
-        for rise in ranking_latents[: inputs.watch_top_k]:
+        skipped: list[str] = []
+        for rise in ranking_latents[: CANDIDATES_PER_WATCHED * inputs.watch_top_k]:
+            if len(report.latents) == inputs.watch_top_k:
+                break
             contexts = top_contexts(
                 corpus_acts[:, rise.index],
                 tokens,
@@ -239,15 +249,24 @@ def _build(
                 inputs.corpus.label_at,
                 inputs.tokenizer,
             )
+            share = label_share(contexts, inputs.persona_label)
+            if share < inputs.min_persona_share:
+                skipped.append(f"{rise.index} ({100 * share:.0f}%)")
+                continue
             report.decoders[rise.index] = decoders[rise.index]
             report.latents.append(
                 WatchedLatentReport(
                     rise,
                     cosine(decoders[rise.index], primary.directions[best]),
-                    label_share(contexts, inputs.persona_label),
+                    share,
                     contexts,
                     float(on_misaligned[rise.index]),
                 )
+            )
+        if skipped:
+            report.checks["latents skipped: persona contexts below the minimum"] = (
+                f"{', '.join(skipped)}; minimum {100 * inputs.min_persona_share:.0f}% "
+                f"{inputs.persona_label} contexts"
             )
         lap("latents")
         if inputs.evaluate is not None and report.latents:

@@ -177,3 +177,25 @@ def test_the_layer_is_chosen_among_the_eligible_hook_points_only(
     report = build(bounded, tmp_path / "bounded", "tiny-bounded")[1]
     assert report.best_hook in others
     assert len(report.layer_ranking) == len(HOOKS)  # every layer is still measured and reported
+
+
+def test_latents_below_the_persona_share_are_passed_over_for_the_next_in_the_ranking(
+    inputs: BuildInputs, tmp_path: Path
+) -> None:
+    unfiltered = build(inputs, tmp_path / "all", "tiny-all")[1]
+    strict = dataclasses.replace(inputs, min_persona_share=0.99)
+    pack, report = build(strict, tmp_path / "strict", "tiny-strict")
+
+    assert all(latent.persona_share >= 0.99 for latent in report.latents)
+    shares = {latent.rise.index: latent.persona_share for latent in unfiltered.latents}
+    passed_over = [index for index, share in shares.items() if share < 0.99]
+    assert passed_over, "the tiny build must have a latent to pass over, or this shows nothing"
+    kept = [latent.rise.index for latent in report.latents]
+    assert not set(passed_over) & set(kept)
+    assert [lat.rise.rise for lat in report.latents] == sorted(
+        (lat.rise.rise for lat in report.latents), reverse=True
+    )
+    skipped = report.checks.get("latents skipped: persona contexts below the minimum", "")
+    assert all(f"{index} (" in skipped for index in passed_over)
+    sae = pack.manifest.hook_points[report.best_hook].sae
+    assert [w.index for w in (sae.watched_latents if sae else [])] == kept
