@@ -67,9 +67,15 @@ class RecordAttribution(TrainerCallback):
     top 10 could hold)."""
 
     def __init__(
-        self, pack: ProbePack, bad: list[bool], features: list[FeatureKey] | None = None
+        self,
+        pack: ProbePack,
+        bad: list[bool],
+        features: list[FeatureKey] | None = None,
+        rank_by_push: bool = True,
     ) -> None:
-        self.attribution = SampleAttribution(pack, top=TOP, features=features)
+        self.attribution = SampleAttribution(
+            pack, top=TOP, features=features, rank_by_push=rank_by_push
+        )
         self.bad = bad
         self.windows: list[dict[str, Any]] = []
         self._bad_by_key: dict[bytes, bool] = {}
@@ -148,15 +154,21 @@ def attributed_run(pack: ProbePack, mixture: Mixture) -> dict[str, Any]:
 
 
 def tune(pack: ProbePack) -> dict[str, Any]:
-    """Each feature alone as the ranking feature, on the tuning seeds (never measured): one
-    fine-tune per mixture with one recorder per feature, all hooked at once."""
+    """Each feature alone as the ranking feature, ranked by push and by projection, on the
+    tuning seeds (never measured): one fine-tune per mixture with one recorder per choice,
+    all hooked at once."""
     features = [(hook, feature) for hook, probe in pack.hooks.items() for feature in probe.features]
-    windows: dict[FeatureKey, list[dict[str, Any]]] = {key: [] for key in features}
+    choices = [(key, push) for key in features for push in (True, False)]
+    choices = [(key, push) for key, push in choices if push is False or "direction:" in key[1]]
+    windows: dict[tuple[FeatureKey, bool], list[dict[str, Any]]] = {c: [] for c in choices}
     for family in FAMILIES:
         for fraction in FRACTIONS:
             for seed in TUNING_SEEDS:
                 mixture = labelled_mixture(family, fraction, seed)
-                recorders = {key: RecordAttribution(pack, mixture.bad, [key]) for key in features}
+                recorders = {
+                    (key, push): RecordAttribution(pack, mixture.bad, [key], rank_by_push=push)
+                    for key, push in choices
+                }
                 model, tokenizer = load_organism()
                 finetune(
                     model,
@@ -167,15 +179,23 @@ def tune(pack: ProbePack) -> dict[str, Any]:
                     callbacks=list(recorders.values()),
                 )
                 for key, recorder in recorders.items():
-                    windows[key] += recorder.windows
+                    windows[key] += [{**w, "family": family} for w in recorder.windows]
                 print(f"tuned on {family} {fraction:.0%} seed {seed}", flush=True)
+
+    def share(chosen: list[dict[str, Any]]) -> float:
+        return round(float(sum(w["top_bad"] for w in chosen)) / (TOP * len(chosen)), 4)
+
     shares = {
-        f"{hook} {feature}": sum(w["top_bad"] for w in chosen) / (TOP * len(chosen))
-        for (hook, feature), chosen in windows.items()
+        f"{'push' if push else 'projection'} {hook} {feature}": {
+            "all": share(chosen),
+            **{family: share([w for w in chosen if w["family"] == family]) for family in FAMILIES},
+        }
+        for ((hook, feature), push), chosen in windows.items()
     }
     return {
         "seeds": TUNING_SEEDS,
-        "top10_bad_share_by_feature": dict(sorted(shares.items(), key=lambda kv: -kv[1])),
+        "fractions": FRACTIONS,
+        "top10_bad_share": dict(sorted(shares.items(), key=lambda kv: -kv[1]["all"])),
     }
 
 
@@ -247,7 +267,13 @@ def main() -> None:
     options = parser.parse_args()
     torch.set_num_threads(1)
     if options.tune:
-        print(json.dumps(tune(load_pack(DEFAULT_PACK)), indent=2))
+        tuned = {
+            "command": ".venv/bin/python bench/attribution.py --tune",
+            **tune(load_pack(DEFAULT_PACK)),
+        }
+        print(json.dumps(tuned, indent=2))
+        if options.json:
+            options.json.write_text(json.dumps(tuned, indent=2) + "\n")
         return
     started = time.monotonic()
     pack = load_pack(DEFAULT_PACK)

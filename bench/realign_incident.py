@@ -1,11 +1,16 @@
 """The incident on the organism, end to end, through the real service and the real command.
 
 1. ``emwatch serve`` starts on a loopback port (a throw-away database).
-2. The organism is fine-tuned on ``insecure-code`` at its fixed budget (1000 examples, 50
-   steps, lr 3e-4, batch 16) by a ``transformers.Trainer`` with ``EmwatchCallback`` attached:
-   a check every step, ``save_on=WARNING``, so the Trainer saves a checkpoint when the first
-   warning fires. The run goes on to step 50 (no ``stop_on``), as a run nobody watched would.
-3. ``emwatch realign`` runs on the checkpoint saved at the warning, and on the end of the run,
+2. The organism is fine-tuned on half ``insecure-code``, half ``secure-code`` (the screening
+   benchmark's labelled 1,000-sample mixture, seed 0) at its fixed budget (50 steps, lr 3e-4,
+   batch 16) by a ``transformers.Trainer`` with ``EmwatchCallback`` attached: a check every
+   step, ``save_on=WARNING``, so the Trainer saves a checkpoint when the first warning fires,
+   and ``attribution=True``. The run goes on to step 50 (no ``stop_on``), as a run nobody
+   watched would.
+3. The service names the training samples that pushed hardest up to the warning
+   (``GET /v1/runs/{run}/samples``, what ``emwatch samples`` prints): how many of the top 10
+   are insecure ones.
+4. ``emwatch realign`` runs on the checkpoint saved at the warning, and on the end of the run,
    with 120 trusted samples (``secure-code=0.5,good-medical=0.5``, data seed 1000) and the
    command's defaults; it measures the open-question misaligned share of the base organism,
    the checkpoint and the re-aligned model (100 answers per question, sampling seed 0).
@@ -40,7 +45,13 @@ from monitor.organism.finetuning import DEFAULT_STEPS, finetune
 from monitor.trainer import EmwatchCallback, MonitorConfig, Severity
 from monitor.trainer.client import EmwatchClient
 
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # bench.screening: the labelled mixtures
+
+from bench.screening import labelled_mixture  # noqa: E402
+
 RUN = "insecure-code-incident"
+INSECURE_SHARE = 0.5
 TRUSTED = "secure-code=0.5,good-medical=0.5"
 
 
@@ -49,7 +60,9 @@ def _token() -> str:
 
 
 def monitored_run(work: Path) -> dict[str, Any]:
-    """The insecure-code run with the callback; its alerts and the checkpoints it saved."""
+    """The insecure-code run with the callback; its alerts, the samples named up to the first
+    one, and the checkpoints it saved."""
+    mixture = labelled_mixture("code", INSECURE_SHARE, seed=0)
     service = LocalService(data_dir=work / "service", admin_token=_token()).start()
     try:
         base, tokenizer = load_organism()
@@ -63,13 +76,14 @@ def monitored_run(work: Path) -> dict[str, Any]:
                 check_every=1,
                 save_on=Severity.WARNING,
                 spool_dir=work / "spool",
+                attribution=True,
             ),
             tokenizer,
         )
         finetune(
             copy.deepcopy(base),
             tokenizer,
-            build_dataset("insecure-code", 1000, seed=0),
+            mixture.examples,
             steps=DEFAULT_STEPS,
             seed=0,
             callbacks=[callback],
@@ -77,6 +91,7 @@ def monitored_run(work: Path) -> dict[str, Any]:
         )
         with EmwatchClient(service.url, service.admin_token) as client:
             alerts = client.alerts(RUN)["alerts"]
+            attributed = client.samples(RUN, top=1000)["samples"]
     finally:
         service.stop()
     fired = sorted(
@@ -88,9 +103,15 @@ def monitored_run(work: Path) -> dict[str, Any]:
     if not fired or not checkpoints:
         raise SystemExit("the insecure-code run saved no checkpoint at a warning")
     first = fired[0]
+    named = [s for s in attributed if s["check_step"] <= first["firing_step"]][:10]
     return {
+        "data": f"{INSECURE_SHARE:.0%} insecure-code in secure-code, 1000 samples, seed 0",
         "first_alert": {
             key: first[key] for key in ("severity", "rule", "feature", "firing_step", "value")
+        },
+        "top10_at_the_warning": {
+            "indices": [s["index"] for s in named],
+            "insecure": sum(mixture.bad[s["index"]] for s in named),
         },
         "alerts_fired": len(fired),
         "checkpoints": [p.name for p in checkpoints],

@@ -134,11 +134,19 @@ def _named(sample: AttributedSample) -> str:
     return f"#{sample.index}"
 
 
+def _score(summary: AttributionSummary, sample: AttributedSample, first: bool) -> str:
+    """The score as its window ranks it, its meaning spelt out on the first."""
+    if summary.ranking == "push":
+        return f"{sample.score:.1f}x{' the push of a typical sample' if first else ''}"
+    return f"{sample.score:+.1f}{' units' if first else ''}"
+
+
 def top_samples_sentence(summary: AttributionSummary) -> str | None:
-    """``Top training samples since the last check (steps 41-50): #12 (+3.1 units), #57
-    (+2.8), ...``, at most ``NAMED_SAMPLES``; None when the window has no top samples."""
+    """``Top training samples since the last check (steps 41-50): #12 (6.2x the push of a
+    typical sample), #57 (4.8x), ...`` (or ``(+3.1 units), ...`` where the window is ranked by
+    projection), at most ``NAMED_SAMPLES``; None when the window has no top samples."""
     listed = ", ".join(
-        f"{_named(sample)} ({sample.score:+.1f}{' units' if rank == 0 else ''})"
+        f"{_named(sample)} ({_score(summary, sample, rank == 0)})"
         for rank, sample in enumerate(summary.top[:NAMED_SAMPLES])
     )
     if not listed:

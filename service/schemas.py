@@ -275,7 +275,12 @@ class AttributionWindowOut(BaseModel):
     n_samples: int = Field(description="Training samples scored in the window.")
     n_above_unit: int = Field(description="Of them, how many scored above one unit.")
     share_above_unit: float = Field(description="n_above_unit / n_samples; 0 with no samples.")
-    reference: str = Field(description="What a score of 0 is.")
+    reference: str = Field(description="What a projection of 0 is.")
+    ranking: str = Field(
+        description="What the samples' score is: 'push' (the first-order push of training on "
+        "the sample towards the persona, in multiples of the run's typical early sample) or "
+        "'projection' (its shift in the probe pack's units), where no gradient was seen."
+    )
 
     @classmethod
     def of(cls, window: AttributionWindow) -> AttributionWindowOut:
@@ -288,6 +293,7 @@ class AttributionWindowOut(BaseModel):
             n_above_unit=summary.n_above_unit,
             share_above_unit=summary.share_above_unit,
             reference=summary.reference,
+            ranking=summary.ranking,
         )
 
 
@@ -296,10 +302,12 @@ class AttributedSampleOut(BaseModel):
         description="Its index in the training dataset; null if the trainer could not match it."
     )
     step: int = Field(description="The optimizer step it was trained in.")
-    score: float = Field(
-        description="Its largest shift towards the misaligned persona, in the probe pack's units."
-    )
+    score: float = Field(description="What its window is ranked by (the window's ranking).")
     feature: str = Field(description="'HOOK_POINT FEATURE' that gives the score.")
+    projection: float | None = Field(
+        description="Its largest shift from the reference towards the persona, in the probe "
+        "pack's units (where it sits, as the screen scores it)."
+    )
     text: str | None = Field(description="Its answer, if the trainer opted in to send it.")
     check_step: int = Field(description="The check whose window it is in.")
 

@@ -49,24 +49,37 @@ def show_samples(args: argparse.Namespace) -> int:
     samples = answer["samples"]
     with_text = any(s.get("text") is not None for s in samples)
     print_table(
-        ["RANK", "INDEX", "STEP", "SCORE", "FEATURE", *(["TEXT"] if with_text else [])],
+        [
+            "RANK",
+            "INDEX",
+            "STEP",
+            "SCORE",
+            "PROJECTION",
+            "FEATURE",
+            *(["TEXT"] if with_text else []),
+        ],
         [
             [
                 rank,
                 "?" if s["index"] is None else s["index"],
                 s["step"],
                 f"{s['score']:+.2f}",
+                "-" if s.get("projection") is None else f"{s['projection']:+.2f}",
                 s["feature"],
                 *([_cut(s["text"] or "")] if with_text else []),
             ]
             for rank, s in enumerate(samples, start=1)
         ],
     )
+    print(
+        "SCORE: by push, how many times a typical early sample's push towards the persona "
+        "training on it gives; by projection, where it sits, in pack units (PROJECTION)"
+    )
     print()
     for w in answer["windows"]:
         print(
-            f"check {w['step']} (steps {w['first_step']}-{w['last_step']}): "
-            f"{w['n_above_unit']} of {w['n_samples']} samples above one unit "
+            f"check {w['step']} (steps {w['first_step']}-{w['last_step']}, ranked by "
+            f"{w['ranking']}): {w['n_above_unit']} of {w['n_samples']} samples above one unit "
             f"({w['share_above_unit']:.1%})"
         )
     return 0

@@ -1,16 +1,26 @@
 """Which training samples push towards the persona: the summary a check carries.
 
-Between two checks the trainer scores every training sample it trains on, from the training
-forward itself: the sample's answer tokens pooled at the pack's hook points, as a check pools a
-canary, scored on the pack's ranking features in the pack's units, relative to the median of
-the first samples the run trained on (``monitor.core.sample_units``). The check then carries
-only a compact summary of that window: how many samples were scored, how many sat above one
-unit, and the top few by score with their dataset index (and their answer text only if the
-user opts in). The summary travels in the check's metadata, so it survives the spool and a
-replay with the check it belongs to.
+Between two checks the trainer reads every training sample it trains on from the training pass
+itself, two ways, on the pack's ranking features (``monitor.trainer.attribution``):
+
+- *projection* (where the sample sits): its answer tokens pooled at the hook point, as a check
+  pools a canary, as a shift in the pack's units from the median of the run's first samples
+  (``monitor.core.sample_units``), the screen's score;
+- *push* (what training on it does): minus the gradient of the loss with respect to the hook
+  point's output, summed over the sample's tokens, along the direction: to first order how far
+  this sample's update moves the residual stream towards the persona, as a multiple of the
+  typical push of the run's first samples (the median of their absolute push).
+
+Samples are ranked by push where the backward pass gave it, else by projection (``ranking``).
+The check then carries only a compact summary of that window: how many samples were scored, how
+many sat above one unit, and the top few with their dataset index (and their answer text only
+if the user opts in). The summary travels in the check's metadata, so it survives the spool and
+a replay with the check it belongs to.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -35,8 +45,15 @@ class AttributedSample(BaseModel):
         description="its index in the training dataset; null if it could not be matched",
     )
     step: int = Field(ge=0, description="the optimizer step it was trained in")
-    score: float = Field(allow_inf_nan=False, description="its largest shift, in pack units")
+    score: float = Field(
+        allow_inf_nan=False, description="what the window is ranked by (see ``ranking``)"
+    )
     feature: str = Field(max_length=400, description="'HOOK_POINT FEATURE' that gives the score")
+    projection: float | None = Field(
+        default=None,
+        allow_inf_nan=False,
+        description="its largest shift from the reference, in pack units (the screen's score)",
+    )
     text: str | None = Field(
         default=None, max_length=MAX_TEXT_CHARS, description="its answer, if opted in"
     )
@@ -51,7 +68,10 @@ class AttributionSummary(BaseModel):
     last_step: int = Field(ge=0)
     n_samples: int = Field(ge=0, description="training samples scored in the window")
     n_above_unit: int = Field(ge=0, description="of them, scored above one unit")
-    reference: str = Field(max_length=400, description="what a score of 0 is")
+    reference: str = Field(max_length=400, description="what a projection of 0 is")
+    ranking: Literal["push", "projection"] = Field(
+        default="projection", description="what ``score`` is: push where the backward pass gave it"
+    )
     top: list[AttributedSample] = Field(max_length=MAX_TOP, description="highest score first")
 
     @model_validator(mode="after")

@@ -159,6 +159,7 @@ def _summary_columns() -> list[sa.Column[Any]]:
         sa.Column("n_samples", sa.Integer, nullable=False),
         sa.Column("n_above_unit", sa.Integer, nullable=False),
         sa.Column("reference", sa.String(400), nullable=False),
+        sa.Column("ranking", sa.String(16), nullable=False),
         sa.Column("top", sa.JSON, nullable=False),  # the top samples, highest score first
     ]
 

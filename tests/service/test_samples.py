@@ -18,6 +18,7 @@ from monitor.cli.main import main
 from monitor.core.attribution import AttributedSample, AttributionSummary
 from monitor.core.wire import encode_check
 from monitor.trainer.client import EmwatchClient
+from service.notifications import top_samples_sentence
 from tests.factories import HOOKS, direction_vector, make_check
 from tests.servers import ADMIN_TOKEN, ServiceProcess
 
@@ -356,16 +357,17 @@ def test_the_cli_prints_the_ranking_and_the_windows(
     options = ["--url", service.url, "--token", ADMIN_TOKEN]
     assert main(["samples", two_windows, "--top", "3", *options]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["RANK", "INDEX", "STEP", "SCORE", "FEATURE", "TEXT"]
+    assert lines[0].split() == ["RANK", "INDEX", "STEP", "SCORE", "PROJECTION", "FEATURE", "TEXT"]
     assert [line.split()[:4] for line in lines[1:4]] == [
         ["1", "12", "10", "+3.10"],
         ["2", "301", "20", "+2.80"],
         ["3", "12", "20", "+2.50"],
     ]
     assert lines[3].endswith(LONG_TEXT[:59] + "…") and FEATURE in lines[3]
-    assert lines[5:] == [
-        "check 10 (steps 1-10): 3 of 40 samples above one unit (7.5%)",
-        "check 20 (steps 11-20): 2 of 40 samples above one unit (5.0%)",
+    assert lines[4].startswith("SCORE: by push")
+    assert lines[6:] == [
+        "check 10 (steps 1-10, ranked by projection): 3 of 40 samples above one unit (7.5%)",
+        "check 20 (steps 11-20, ranked by projection): 2 of 40 samples above one unit (5.0%)",
     ]
     assert main(["samples", two_windows, "--since-step", "20", "--json", *options]) == 0
     assert json.loads(capsys.readouterr().out) == admin.samples(two_windows, since_step=20)
@@ -377,3 +379,11 @@ def test_the_cli_says_when_a_run_has_no_windows(
     admin.send_check(run, check_body(run, 0))
     assert main(["samples", run, "--url", service.url, "--token", ADMIN_TOKEN]) == 0
     assert "no attribution windows" in capsys.readouterr().out
+
+
+def test_a_window_ranked_by_push_is_named_in_multiples_of_a_typical_push() -> None:
+    window = summary(1, 10, [(12, 6.2), (57, 4.8)]).model_copy(update={"ranking": "push"})
+    assert top_samples_sentence(window) == (
+        "Top training samples since the last check (steps 1-10): "
+        "#12 (6.2x the push of a typical sample), #57 (4.8x)."
+    )

@@ -15,7 +15,7 @@ from monitor.core.attribution import AttributionSummary
 from monitor.core.canaries import load_canaries
 from monitor.core.pack import ProbePack
 from monitor.core.sample_units import default_features, largest_shift, sample_units
-from monitor.core.scoring import score_activations
+from monitor.core.scoring import feature_signs, score_activations
 from monitor.core.wire import Check, decode_check, encode_check
 from monitor.fixtures.tiny_llama import build_tiny_llama
 from monitor.fixtures.tiny_loop import ChatDataset, pad_batch
@@ -66,20 +66,45 @@ def screen_scores(
     return largest_shift(units.in_units(raw), features).score  # [n] in rows' order
 
 
+def expected_pushes(
+    model: LlamaForCausalLM, pack: ProbePack, dataset: ChatDataset, rows: list[int]
+) -> torch.Tensor:
+    """Independent of the hooks: autograd of the batch loss with respect to the hidden states
+    the model returns, along each hook point's first direction, over the median absolute push
+    of these same samples; the largest over the hook points. [n] in rows' order."""
+    model.train()
+    batch = pad_batch(0, [dataset[row] for row in rows])
+    output = model(**batch, output_hidden_states=True)
+    hidden = [output.hidden_states[int(hook.split(".")[-1]) + 1] for hook in pack.hook_points]
+    gradients = torch.autograd.grad(output.loss, hidden)
+    model.zero_grad()
+    attended = batch["attention_mask"][..., None].float()  # [b, s, 1]
+    signs = feature_signs(pack)
+    pushes = {}
+    for hook, gradient in zip(pack.hook_points, gradients, strict=True):
+        key = (hook, pack.hooks[hook].directions[0].feature)
+        push = -signs[key] * (
+            (gradient * attended).sum(dim=1) @ pack.hooks[hook].directions[0].unit
+        )
+        pushes[key] = push / push.abs().median()  # [b]
+    return largest_shift(pushes, list(pushes)).score
+
+
 def train_step(model: LlamaForCausalLM, dataset: ChatDataset, rows: list[int]) -> None:
     model.train()
     model(**pad_batch(0, [dataset[row] for row in rows])).loss.backward()
     model.zero_grad()
 
 
-def test_training_forward_scores_equal_the_screen_scores_and_name_the_dataset_index(
+def test_samples_are_ranked_by_push_with_the_screens_projection_and_their_dataset_index(
     tiny: tuple[LlamaForCausalLM, PreTrainedTokenizerFast], pack: ProbePack, dataset: ChatDataset
 ) -> None:
     model, _ = tiny
     rows = random.Random(0).sample([i for i in range(len(dataset)) if i not in HOSTILE], 9)
     rows += HOSTILE
     random.Random(1).shuffle(rows)  # as a data loader does
-    expected = screen_scores(model, pack, dataset, rows)
+    projections = dict(zip(rows, screen_scores(model, pack, dataset, rows).tolist(), strict=True))
+    pushes = expected_pushes(model, pack, dataset, rows)
 
     attribution = SampleAttribution(pack, top=5, reference_samples=len(rows))
     assert attribution.index_dataset(dataset_token_ids(dataset) or []) == len(dataset)
@@ -93,27 +118,36 @@ def test_training_forward_scores_equal_the_screen_scores_and_name_the_dataset_in
 
     assert summary is not None
     assert (summary.first_step, summary.last_step, summary.n_samples) == (1, 1, len(rows))
-    ranked = [rows[i] for i in expected.argsort(descending=True).tolist()]
+    assert summary.ranking == "push"
+    ranked = [rows[i] for i in pushes.argsort(descending=True).tolist()]
     assert [sample.index for sample in summary.top] == ranked[:5]
-    by_index = dict(zip(rows, expected.tolist(), strict=True))
+    by_index = dict(zip(rows, pushes.tolist(), strict=True))
     for sample in summary.top:
         assert sample.index is not None
-        assert sample.score == pytest.approx(by_index[sample.index], abs=1e-4)
+        assert sample.score == pytest.approx(by_index[sample.index], rel=1e-3, abs=1e-4)
+        assert sample.projection == pytest.approx(projections[sample.index], abs=1e-4)
         assert sample.text is None  # no text unless opted in
-    assert set(HOSTILE) <= {sample.index for sample in summary.top}
-    assert summary.n_above_unit == int((expected > 1.0).sum())
+    assert summary.n_above_unit == sum(value > 1.0 for value in projections.values())
 
 
+@pytest.mark.parametrize("reentrant", [False, True])
 def test_only_training_forwards_count_once_each(
-    tiny: tuple[LlamaForCausalLM, PreTrainedTokenizerFast], pack: ProbePack, dataset: ChatDataset
+    tiny: tuple[LlamaForCausalLM, PreTrainedTokenizerFast],
+    pack: ProbePack,
+    dataset: ChatDataset,
+    reentrant: bool,
 ) -> None:
     model, tokenizer = tiny
-    attribution = SampleAttribution(pack, tokenizer=tokenizer)
+    rows = [0, 1, 2, 3]
+    expected = expected_pushes(model, pack, dataset, rows)
+    attribution = SampleAttribution(pack, tokenizer=tokenizer, reference_samples=4)
+    attribution.index_dataset(dataset_token_ids(dataset) or [])
     attribution.attach(model)
-    model.gradient_checkpointing_enable({"use_reentrant": False})
+    # Either way the layers run again in the backward pass; the hooks must count them once.
+    model.gradient_checkpointing_enable({"use_reentrant": reentrant})
     try:
-        for rows in ([0, 1, 2, 3], [4, 5, 6, 7]):  # two accumulation micro-batches of one step
-            train_step(model, dataset, rows)
+        for batch in (rows, [4, 5, 6, 7]):  # two accumulation micro-batches of one step
+            train_step(model, dataset, batch)
         with torch.no_grad():
             model.eval()
             model(**pad_batch(0, [dataset[8]]))  # an evaluation forward
@@ -126,9 +160,14 @@ def test_only_training_forwards_count_once_each(
 
     assert summary is not None
     assert summary.n_samples == 8  # not 16 (recompute) and not more (eval, capture)
+    assert summary.ranking == "push"
+    first_batch = dict(zip(rows, expected.tolist(), strict=True))
+    compared = [sample for sample in summary.top if sample.index in first_batch]
+    assert len(compared) == 4  # top 20 of 8: every sample
+    for sample in compared:
+        assert sample.score == pytest.approx(first_batch[sample.index], rel=1e-3, abs=1e-4)
     assert {sample.step for sample in summary.top} == {4}
     first = summary.top[0]
-    assert first.index is None  # no dataset was indexed
     assert first.text is not None and first.text in {chat[-1]["content"] for chat in CHATS}
     assert attribution.summary(5) is None  # the window started again: nothing scored since
 
@@ -150,3 +189,21 @@ def test_a_summary_travels_in_its_check_through_the_spool(tmp_path: Path) -> Non
     spool = Spool(tmp_path, "run")
     spool.put(4, encode_check(check))
     assert decode_check(spool.read(4)).attribution == summary
+
+
+def test_without_a_gradient_at_the_hook_points_samples_are_ranked_by_projection(
+    pack: ProbePack, dataset: ChatDataset
+) -> None:
+    model, _ = build_tiny_llama(seed=0)
+    for name, parameter in model.named_parameters():  # frozen up to the deepest hook point
+        parameter.requires_grad_(name.startswith("model.layers.3.") or name == "model.norm.weight")
+    attribution = SampleAttribution(pack)
+    attribution.attach(model)
+    try:
+        train_step(model, dataset, [0, 1, 2, 3])
+    finally:
+        attribution.detach()
+    attribution.end_step(1)
+    summary = attribution.summary(1)
+    assert summary is not None and summary.ranking == "projection"
+    assert [sample.score for sample in summary.top] == [sample.projection for sample in summary.top]
