@@ -32,11 +32,6 @@ class Reading:
     step: int  # re-alignment step the model was measured after (0: the checkpoint as loaded)
     zscores: dict[FeatureKey, float]  # signed: + is towards misalignment
 
-    def worst(self) -> tuple[FeatureKey, float]:
-        """The feature farthest from the baseline (by |z|) and its z."""
-        key = max(self.zscores, key=lambda k: abs(self.zscores[k]))
-        return key, self.zscores[key]
-
     def within(self, units: float, *, two_sided: bool = False) -> bool:
         """Every feature within ``units`` of the baseline.
 
