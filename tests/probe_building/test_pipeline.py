@@ -11,14 +11,14 @@ import pytest
 import torch
 
 from monitor.core.canaries import load_canaries
-from monitor.core.pack import load_pack
+from monitor.core.pack import ProbePack, load_pack
 from monitor.core.scoring import score_activations
 from monitor.core.units import BUILD_UNIT_DETECTOR, UnitKind, feature_units, unit_kinds
 from monitor.fixtures.tiny_llama import build_tiny_llama
 from monitor.fixtures.tiny_loop import NARROW_REPLIES, make_trainer
 from monitor.probe_building.data import ContrastAnswers, Corpus
 from monitor.probe_building.directions import separation
-from monitor.probe_building.pipeline import BuildInputs, build
+from monitor.probe_building.pipeline import BuildInputs, BuildReport, build
 from monitor.probe_building.report import write_report
 from monitor.probe_building.sae_training import SaeTrainingConfig
 from monitor.probe_building.sources import from_contrast_answers, from_model_diffing
@@ -64,9 +64,21 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> BuildInputs:
     )
 
 
-def test_build_writes_a_valid_pack_and_report(inputs: BuildInputs, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def built(
+    inputs: BuildInputs, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[ProbePack, BuildReport, Path]:
+    """The default build, once: (pack, report, its directory)."""
+    directory = tmp_path_factory.mktemp("built") / "pack"
+    pack, report = build(inputs, directory, "tiny-built")
+    return pack, report, directory
+
+
+def test_build_writes_a_valid_pack_and_report(
+    inputs: BuildInputs, built: tuple[ProbePack, BuildReport, Path], tmp_path: Path
+) -> None:
     base, tokenizer = inputs.model, inputs.tokenizer
-    pack, report = build(inputs, tmp_path / "pack", "tiny-built")
+    pack, report, directory = built
 
     assert report.best_hook == report.layer_ranking[0].hook_point
     assert report.layer_ranking[0].auroc >= report.layer_ranking[-1].auroc
@@ -78,7 +90,7 @@ def test_build_writes_a_valid_pack_and_report(inputs: BuildInputs, tmp_path: Pat
     )
     assert all(c.label in ("villain", "assistant") for lat in report.latents for c in lat.contexts)
 
-    loaded = load_pack(tmp_path / "pack")  # a pack a stranger can load and validate
+    loaded = load_pack(directory)  # a pack a stranger can load and validate
     assert loaded.content_hash == pack.content_hash
     assert loaded.hook_points == [report.best_hook]
     probe = loaded.hooks[report.best_hook]
@@ -90,13 +102,13 @@ def test_build_writes_a_valid_pack_and_report(inputs: BuildInputs, tmp_path: Pat
     scores = score_activations(loaded, capture.capture(base))
     assert len(scores) == 2 + 3
 
-    markdown = write_report(report, tmp_path / "pack")
+    markdown = write_report(report, directory)
     assert "Best hook point" in markdown.read_text()
     assert (markdown.parent / "layers.png").stat().st_size > 1000
     assert (markdown.parent / "latents.png").exists()
     data = json.loads((markdown.parent / "report.json").read_text())
     assert data["best_hook_point"] == report.best_hook and len(data["latents"]) == 3
-    assert load_pack(tmp_path / "pack").content_hash == pack.content_hash  # report outside hash
+    assert load_pack(directory).content_hash == pack.content_hash  # report outside hash
 
 
 def test_a_pack_can_watch_every_layer(inputs: BuildInputs, tmp_path: Path) -> None:
@@ -120,9 +132,9 @@ def test_a_pack_can_watch_every_layer(inputs: BuildInputs, tmp_path: Path) -> No
 
 
 def test_every_feature_gets_a_unit_from_its_own_held_out_build_data(
-    inputs: BuildInputs, tmp_path: Path
+    built: tuple[ProbePack, BuildReport, Path],
 ) -> None:
-    pack, report = build(inputs, tmp_path / "pack", "tiny-units")
+    pack, report, _ = built
 
     best = report.best_hook
     units = pack.manifest.hook_points[best].build_units
@@ -180,9 +192,9 @@ def test_the_layer_is_chosen_among_the_eligible_hook_points_only(
 
 
 def test_latents_below_the_persona_share_are_passed_over_for_the_next_in_the_ranking(
-    inputs: BuildInputs, tmp_path: Path
+    inputs: BuildInputs, built: tuple[ProbePack, BuildReport, Path], tmp_path: Path
 ) -> None:
-    unfiltered = build(inputs, tmp_path / "all", "tiny-all")[1]
+    unfiltered = built[1]
     strict = dataclasses.replace(inputs, min_persona_share=0.99)
     pack, report = build(strict, tmp_path / "strict", "tiny-strict")
 
