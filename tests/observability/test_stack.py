@@ -98,6 +98,7 @@ def _train_until_crash(service_url: str, work: Path) -> EmwatchCallback:
             spool_dir=work / "spool",
             model_id="emwatch/tiny-llama",
             retry_interval=0.2,
+            attribution=True,
         )
     )
     trainer = make_trainer(
@@ -178,7 +179,11 @@ def test_training_run_alerts_through_prometheus_and_alertmanager(tmp_path: Path)
             assert (note["status"], note["receiver"]) == ("firing", "emwatch-critical")
             assert note["hook_point"] in HOOK_POINTS and note["severity"] == "critical"
             assert note["annotations"]["summary"].startswith(f"Run {RUN} is turning misaligned")
-            assert re.search(r"at training step \d+:", note["annotations"]["description"])
+            description = note["annotations"]["description"]
+            assert re.search(r"at training step \d+:", description)
+            # Prometheus' rule reads the attribution share; the service adds the samples.
+            assert f"`emwatch samples {RUN}` names them." in description
+            assert "Top training samples since the last check (steps " in description
             assert (
                 f"/d/emwatch-run/emwatch-run?var-run={RUN}&var-hook_point={note['hook_point']}"
                 in note["annotations"]["dashboard"]
