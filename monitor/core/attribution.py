@@ -24,6 +24,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from monitor.core.validation import describe_errors
+
 # The largest summary a check may carry (the JSON text), and its longest list and text.
 MAX_SUMMARY_BYTES = 256 * 1024
 MAX_TOP = 100
@@ -102,8 +104,5 @@ def parse_summary(text: str) -> AttributionSummary:
     try:
         return AttributionSummary.model_validate_json(text)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, error['loc'])) or 'summary'}: {error['msg']}"
-            for error in exc.errors()[:3]
-        )
+        problems = describe_errors(exc, "summary", limit=3)
         raise AttributionError(f"attribution summary is malformed: {problems}") from exc

@@ -40,6 +40,7 @@ from monitor.core.pack.manifest import (
 from monitor.core.sae import LatentEncoder, SaeFormatError, load_sae_folder, read_sae_info
 from monitor.core.sae.folder import CONFIG_FILE, WEIGHTS_FILE
 from monitor.core.sae.release import load_sae_release
+from monitor.core.validation import describe_errors
 
 ReleaseLoader = Callable[[SaeSpec], LatentEncoder]
 
@@ -135,10 +136,7 @@ def read_manifest(directory: Path) -> PackManifest:
     try:
         return PackManifest.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'manifest'}: {err['msg']}"
-            for err in exc.errors()
-        )
+        problems = describe_errors(exc, "manifest")
         raise ProbePackError(f"{manifest_path} does not match the schema: {problems}") from exc
 
 
