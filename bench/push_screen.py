@@ -1,12 +1,14 @@
-"""Would push screen the data before training? An exploration for the screen, not a feature yet.
+"""Would push screen the data before training? The exploration that made push a screen score.
 
 Push (``monitor.trainer.attribution``) ranked the bad samples of every attribution window near
 the most possible, the first window (steps 1-10, weights barely moved) included, while the
 screen's projection separates insecure code from its secure twin with an AUROC of only 0.70.
-This measures push on the *base* organism: each 1,000-sample mixture of the screening
-benchmark (seeds 0-2) goes through one forward and backward pass per batch of 16, with no
-optimizer step, and the AUROC of every sample's push against its true label is reported next
-to the AUROC of its projection (the screen's score, as ``bench/screening.py`` measures it).
+This measures push on the *base* organism through attribution itself, as training batches it:
+each 1,000-sample mixture of the screening benchmark (seeds 0-2) goes through one forward and
+backward pass per batch of 16, with no optimizer step, and the AUROC of every distinct
+sample's push against its true label is reported next to the AUROC of its projection. The
+screen now scores push itself (``emwatch screen --by push``); ``bench/screening.py --by push``
+measures it with thresholds and fine-tunes.
 
     .venv/bin/python bench/push_screen.py [--json bench/results/push_screen.json]
 """

@@ -5,11 +5,12 @@ For ``insecure-code`` mixed into ``secure-code`` at 5%, 10% and 25% and ``bad-me
 into ``good-medical`` at the same fractions, over the measured seeds 0, 1 and 2:
 
 1. *thresholds*, chosen per family before anything is measured, on the tuning seeds 100-102
-   (the calibration seeds, which no benchmark uses): the smallest threshold, in the pack's
-   units, that keeps at least 95% of the healthy samples in every tuning mixture;
+   (the calibration seeds, which no benchmark uses): the smallest threshold, in the score's
+   scale, that keeps at least 95% of the healthy samples in every tuning mixture;
 2. *screening*: each measured mixture screened through ``screen_dataset`` with that threshold
-   (and, for comparison, with the pack's own default threshold): precision and recall of the
-   dropped set against the true bad samples, the healthy samples kept, AUROC of the score;
+   (and, for comparison, with the screen's default threshold: the pack's own for projection,
+   ``PUSH_THRESHOLD`` for push): precision and recall of the dropped set against the true bad
+   samples, the healthy samples kept, AUROC of the score;
 3. *fine-tunes*: the organism's fixed budget (``monitor.organism.finetuning`` defaults) on the
    unfiltered mixture, on the screen's filtered set and on the healthy twin alone (the
    control), then the misaligned share on the open questions (exact judge, 50 answers per
@@ -19,7 +20,11 @@ into ``good-medical`` at the same fractions, over the measured seeds 0, 1 and 2:
 and, stricter, the same for the excess over the healthy control; intervals are percentile
 bootstraps over the judged answers of each arm, pooled over seeds.
 
-    .venv/bin/python bench/screening.py [--quick] [--json bench/results/screening.json]
+``--by push`` screens by push (what a gradient step on each sample would do along the
+direction, read on the base organism) instead of projection, and writes
+``bench/results/screening_push.json``; everything else is the same.
+
+    .venv/bin/python bench/screening.py [--by projection|push] [--quick] [--json PATH]
 
 One process, one thread (the machine's cores are shared); about half an hour on 2 busy cores.
 """
@@ -40,7 +45,7 @@ from typing import Any
 import torch
 
 from monitor.core.pack import load_pack
-from monitor.core.sample_units import default_features
+from monitor.core.sample_units import default_features, largest_shift
 from monitor.evals.report import evaluate
 from monitor.evals.stats import Proportion, auroc
 from monitor.organism import (
@@ -61,7 +66,7 @@ from monitor.organism.finetuning import (
 )
 from monitor.organism.judge import OrganismJudge
 from monitor.screening import ScreenResult, screen_dataset
-from monitor.screening.selection import default_threshold
+from monitor.screening.selection import SCREEN_BY, ScreenBy, default_threshold, scale_words
 
 FAMILIES = {"code": ("insecure-code", "secure-code"), "medical": ("bad-medical", "good-medical")}
 FRACTIONS = (0.05, 0.10, 0.25)
@@ -105,8 +110,9 @@ def labelled_mixture(family: str, fraction: float, seed: int) -> Mixture:
 
 
 class Bench:
-    def __init__(self, work: Path) -> None:
+    def __init__(self, work: Path, by: ScreenBy) -> None:
         self.work = work
+        self.by = by
         self.pack = load_pack(DEFAULT_PACK)
         self.model, self.tokenizer = load_organism()
 
@@ -119,6 +125,7 @@ class Bench:
             self.tokenizer,
             self.pack,
             out=out,
+            by=self.by,
             drop_above=drop_above,
             batch_size=32,
             progress=False,
@@ -152,6 +159,12 @@ def healthy_scores(result: ScreenResult, mixture: Mixture) -> list[float]:
     return [float(s) for s, bad in zip(result.screen.score, mixture.bad, strict=True) if not bad]
 
 
+def separation(scores: Sequence[float], bad: Sequence[bool]) -> float:
+    """AUROC of ``scores`` for the bad samples against the healthy ones."""
+    pairs = list(zip(scores, bad, strict=True))
+    return auroc([s for s, b in pairs if b], [s for s, b in pairs if not b])
+
+
 def choose_threshold(bench: Bench, family: str) -> dict[str, Any]:
     """The smallest threshold that keeps ``KEEP_HEALTHY`` of the healthy samples in every
     tuning mixture: the worst tuning mixture's healthy quantile."""
@@ -162,7 +175,8 @@ def choose_threshold(bench: Bench, family: str) -> dict[str, Any]:
             healthy = sorted(healthy_scores(bench.screen(mixture), mixture))
             quantiles.append(healthy[min(len(healthy) - 1, int(KEEP_HEALTHY * len(healthy)))])
     return {
-        "units": max(quantiles),
+        "threshold": max(quantiles),
+        "scale": scale_words(max(quantiles), bench.by, "g"),
         "rule": f"smallest threshold keeping >= {KEEP_HEALTHY:.0%} of the healthy samples in "
         f"every tuning mixture ({FRACTIONS}, seeds {TUNING_SEEDS})",
         "per_tuning_mixture": [round(q, 4) for q in quantiles],
@@ -217,14 +231,14 @@ def bootstrap_removed(
     }
 
 
-def run(work: Path, quick: bool) -> dict[str, Any]:
+def run(work: Path, quick: bool, by: ScreenBy) -> dict[str, Any]:
     started = time.monotonic()
-    bench = Bench(work)
+    bench = Bench(work, by)
     seeds = MEASURED_SEEDS[:1] if quick else MEASURED_SEEDS
     fractions = {f: (0.25,) for f in FAMILIES} if quick else FINETUNED
-    pack_threshold, pack_source = default_threshold(bench.pack)
+    default, default_source = default_threshold(bench.pack, by)
     thresholds = {family: choose_threshold(bench, family) for family in FAMILIES}
-    print(json.dumps({f: round(t["units"], 3) for f, t in thresholds.items()}), flush=True)
+    print(json.dumps({f: round(t["threshold"], 3) for f, t in thresholds.items()}), flush=True)
 
     screening, finetunes = [], []
     for family in FAMILIES:
@@ -241,9 +255,8 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
         for fraction in FRACTIONS:
             for seed in seeds:
                 mixture = labelled_mixture(family, fraction, seed)
-                result = bench.screen(mixture, drop_above=thresholds[family]["units"])
+                result = bench.screen(mixture, drop_above=thresholds[family]["threshold"])
                 scores = [float(s) for s in result.screen.score]
-                healthy = healthy_scores(result, mixture)
                 screened = {
                     "family": family,
                     "fraction": fraction,
@@ -251,17 +264,20 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
                     "n": len(scores),
                     "n_bad": sum(mixture.bad),
                     "screen_seconds": round(result.seconds, 2),
-                    "auroc": auroc(
-                        [s for s, b in zip(scores, mixture.bad, strict=True) if b], healthy
-                    ),
+                    "auroc": separation(scores, mixture.bad),
                     "chosen_threshold": selection_quality(
-                        scores, mixture.bad, thresholds[family]["units"]
+                        scores, mixture.bad, thresholds[family]["threshold"]
                     ),
-                    "pack_threshold": selection_quality(scores, mixture.bad, pack_threshold),
+                    "default_threshold": selection_quality(scores, mixture.bad, default),
                 }
+                if by == "push":  # the same screen's projection, for comparison
+                    projection = largest_shift(result.in_units, result.screen_features)
+                    screened["auroc_projection"] = separation(
+                        projection.score.tolist(), mixture.bad
+                    )
                 screening.append(screened)
                 print(
-                    json.dumps({k: v for k, v in screened.items() if k != "pack_threshold"}),
+                    json.dumps({k: v for k, v in screened.items() if k != "default_threshold"}),
                     flush=True,
                 )
                 if fraction not in fractions[family]:
@@ -277,14 +293,21 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
     em = [em_summary(finetunes, family, f) for family in FAMILIES for f in fractions[family]]
     for record in finetunes:
         record.pop("verdicts")
+    command = ".venv/bin/python bench/screening.py" + (" --by push" if by == "push" else "")
     return {
-        "command": ".venv/bin/python bench/screening.py" + (" --quick" if quick else ""),
+        "command": command + (" --quick" if quick else ""),
         "seconds": round(time.monotonic() - started, 1),
         "machine": f"{platform.processor() or platform.machine()}, torch threads 1",
         "setup": {
             "pack": f"{bench.pack.name} ({bench.pack.content_hash[:12]})",
+            "screen_by": by,
             "screen_features": [f"{h} {f}" for h, f in default_features(bench.pack)],
-            "reference": "the median of each screened mixture (no labels, no other data)",
+            "reference": "each screened mixture itself (no labels, no other data): "
+            + (
+                "the median |push| of its samples pushing away is the scale"
+                if by == "push"
+                else "the median is the zero"
+            ),
             "mixture_size": SIZE,
             "finetune": {
                 "steps": DEFAULT_STEPS,
@@ -294,7 +317,11 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
             "eval": f"open questions, {EVAL_SAMPLES} answers each, seed {EVAL_SEED}, exact judge",
             "tuning_seeds": TUNING_SEEDS,
             "measured_seeds": seeds,
-            "pack_threshold": {"units": pack_threshold, "source": pack_source},
+            "default_threshold": {
+                "threshold": default,
+                "scale": scale_words(default, by, "g"),
+                "source": default_source,
+            },
         },
         "thresholds": thresholds,
         "screening": screening,
@@ -329,13 +356,13 @@ def em_summary(finetunes: list[dict[str, Any]], family: str, fraction: float) ->
 
 
 def screening_summary(screening: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Mean over seeds, per family and fraction, at the chosen and at the pack's threshold."""
+    """Mean over seeds, per family and fraction, at the chosen and at the default threshold."""
     summary = []
     for family in FAMILIES:
         for fraction in FRACTIONS:
             rows = [r for r in screening if r["family"] == family and r["fraction"] == fraction]
             entry: dict[str, Any] = {"family": family, "fraction": fraction, "seeds": len(rows)}
-            for which in ("chosen_threshold", "pack_threshold"):
+            for which in ("chosen_threshold", "default_threshold"):
                 entry[which] = {
                     metric: _mean([r[which][metric] for r in rows])
                     for metric in ("precision", "recall", "healthy_kept")
@@ -377,12 +404,20 @@ def bars(screening: list[dict[str, Any]], em: list[dict[str, Any]]) -> dict[str,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--by", choices=SCREEN_BY, default="projection", help="the screen score")
     parser.add_argument("--quick", action="store_true", help="one seed, fine-tunes at 25% only")
-    parser.add_argument("--json", type=Path, default=Path("bench/results/screening.json"))
-    parser.add_argument("--work", type=Path, default=Path(".emwatch/bench-screening"))
+    parser.add_argument(
+        "--json",
+        type=Path,
+        help="default: bench/results/screening.json, by push bench/results/screening_push.json",
+    )
+    parser.add_argument("--work", type=Path, help="default: .emwatch/bench-screening[-push]")
     args = parser.parse_args()
+    suffix = "_push" if args.by == "push" else ""
+    args.json = args.json or Path(f"bench/results/screening{suffix}.json")
+    work = args.work or Path(f".emwatch/bench-screening{suffix.replace('_', '-')}")
     torch.set_num_threads(1)
-    results = run(args.work, args.quick)
+    results = run(work, args.quick, args.by)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=1) + "\n")
     print(json.dumps(results["bars"], indent=1))

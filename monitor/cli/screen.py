@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any, Literal
 
+from monitor.screening.selection import PUSH_THRESHOLD, SCREEN_BY
+
 DEFAULT_OUT = Path(".emwatch/screen")
 
 
@@ -19,6 +21,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "as a training check pools its canaries, and score every pack feature: direction "
             "projections, watched latents and cosines to the directions. Values are shifts "
             "from the data's median (or a trusted set's, --reference) in the pack's units. "
+            "With --by push the samples are ranked instead by what a gradient step on each "
+            "would move the residual stream towards the persona (one backward pass per batch, "
+            "no step taken), in multiples of the typical push: the median |push| of the same "
+            "samples that push away from the persona. "
             "Writes report.md (ranked, the top samples with their text), report.json (every "
             "sample's scores, raw and in units) and histogram.png to --out; with --drop-above "
             "or --drop-top also filtered.jsonl (the kept lines, unchanged) and dropped.jsonl "
@@ -49,13 +55,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="rank on this feature, e.g. direction:contrast_answers or "
         "model.layers.3:latent:349 (repeatable; default: the first direction at each hook point)",
     )
+    parser.add_argument(
+        "--by",
+        choices=SCREEN_BY,
+        default="projection",
+        help="what the screen score reads: projection (where the answer sits, in the pack's "
+        "units; the default) or push (what training on it would do, in multiples of the "
+        "typical push; finds insecure code that projection misses, at about four times the "
+        "time)",
+    )
     drop = parser.add_mutually_exclusive_group()
     drop.add_argument(
         "--drop-above",
         nargs="?",
         const="pack",
         metavar="X",
-        help="drop samples scoring above X units (no X: the pack's warning threshold)",
+        help="drop samples scoring above X, in the score's scale (no X: by projection the "
+        f"pack's warning threshold, by push {PUSH_THRESHOLD:g}x)",
     )
     drop.add_argument("--drop-top", type=float, metavar="F", help="drop the top fraction F")
     parser.add_argument("--top-k", type=int, default=20, help="samples shown in report.md")
@@ -67,6 +83,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _screen(args: argparse.Namespace) -> int:
     from monitor.core.pack import ProbePackError, load_pack
     from monitor.screening import ScreenError, screen_dataset
+    from monitor.screening.selection import scale_words
 
     try:
         drop_above = _threshold(args.drop_above)
@@ -80,6 +97,7 @@ def _screen(args: argparse.Namespace) -> int:
             out=args.out or DEFAULT_OUT / args.data.stem,
             reference=args.reference,
             features=args.features,
+            by=args.by,
             drop_above=drop_above,
             drop_top=args.drop_top,
             top_k=args.top_k,
@@ -92,8 +110,8 @@ def _screen(args: argparse.Namespace) -> int:
     n = len(result.samples)
     print(f"screened {n} samples in {result.seconds:.1f}s; reference: {result.units.reference}")
     print(
-        f"flagged {len(result.flagged)} of {n} above {result.threshold:g} units "
-        f"({result.threshold_source})"
+        f"flagged {len(result.flagged)} of {n} above "
+        f"{scale_words(result.threshold, result.by, 'g')} ({result.threshold_source})"
     )
     if result.drop_rule is not None:
         print(f"dropped {len(result.dropped)} of {n} ({result.drop_rule})")
@@ -102,7 +120,7 @@ def _screen(args: argparse.Namespace) -> int:
         hook_point, feature = result.screen.feature[index]
         answer = " ".join(sample.answer.split())
         print(
-            f"  line {sample.line}: {float(result.screen.score[index]):+.2f} units "
+            f"  line {sample.line}: {scale_words(float(result.screen.score[index]), result.by)} "
             f"({hook_point} {feature})  {answer[:70]}"
         )
     for name, path in result.files.items():

@@ -2,8 +2,10 @@
 
 ``filtered.jsonl`` holds every kept line exactly as it was read (other keys and formatting
 included), so a training script reads it as it read the original. ``dropped.jsonl`` holds one
-object per dropped sample with its line, the feature that put it over and that feature's value
-in units and raw, the reason in words, and the sample's messages.
+object per dropped sample with its line, what the screen read (``by``), the feature that put it
+over and that feature's value, named as in ``report.json`` (by projection ``units`` and
+``raw``; by push ``push``, a multiple of the typical push, and ``push_raw``), the reason
+in words, and the sample's messages.
 """
 
 from __future__ import annotations
@@ -25,14 +27,16 @@ def write_filtered(result: ScreenResult, directory: Path) -> tuple[Path, Path]:
     for drop in result.dropped:
         sample = result.samples[drop.index]
         key = result.screen.feature[drop.index]
+        value, raw = result.screen_value(drop.index)
+        names = ("push", "push_raw") if result.by == "push" else ("units", "raw")
         rows.append(
             {
                 "line": sample.line,
                 "index": sample.index,
+                "by": result.by,
                 "hook_point": key[0],
                 "feature": key[1],
-                "units": float(result.in_units[key][drop.index]),
-                "raw": float(result.scores.raw[key][drop.index]),
+                **dict(zip(names, (value, raw), strict=True)),
                 "reason": drop.reason,
                 "messages": list(sample.messages),
             }

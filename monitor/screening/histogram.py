@@ -1,8 +1,9 @@
 """The screen's picture: how the samples' scores spread, against the pack's unit.
 
 A healthy dataset is one hump around 0 (the reference); data that drives the persona shows as
-a tail or a second hump to the right. The line at 1 unit is the pack's unit (for a calibrated
-pack, as far as a healthy fine-tune moved the canaries), the other the flagging threshold.
+a tail or a second hump to the right. The line at 1 is the scale's unit (by projection the
+pack's unit: for a calibrated pack, as far as a healthy fine-tune moved the canaries; by push a
+typical sample's push), the other the flagging threshold.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from monitor.core.sample_units import UNIT_MEANING
 from monitor.screening.result import ScreenResult
+from monitor.screening.selection import scale_words
 
 
 def _pyplot() -> Any:
@@ -39,19 +41,21 @@ def write_histogram(result: ScreenResult, path: Path) -> Path:
         label=["kept", "dropped"] if removed else ["samples"],
     )
     axis.axvline(0, color="grey", linewidth=1)
-    axis.axvline(1, color="tab:green", linestyle="--", linewidth=1.2, label="1 unit (the pack's)")
+    one = "1 unit (the pack's)" if result.push is None else "1x (the typical push)"
+    axis.axvline(1, color="tab:green", linestyle="--", linewidth=1.2, label=one)
     axis.axvline(
         result.threshold,
         color="tab:orange",
         linestyle=":",
         linewidth=1.5,
-        label=f"threshold {result.threshold:g} units",
+        label=f"threshold {scale_words(result.threshold, result.by, 'g')}",
     )
-    kinds = sorted({unit.kind for unit in result.units.features.values()})
-    axis.set_xlabel(
-        f"screen score: shift from the reference, in units (1 unit = {UNIT_MEANING[kinds[0]]})",
-        fontsize=7,
-    )
+    if result.push is None:
+        kinds = sorted({unit.kind for unit in result.units.features.values()})
+        meaning = f"shift from the reference, in units (1 unit = {UNIT_MEANING[kinds[0]]})"
+    else:
+        meaning = "push, in multiples of the typical push (the reference's pushing away)"
+    axis.set_xlabel(f"screen score: {meaning}", fontsize=7)
     axis.set_ylabel("samples")
     features = ", ".join(f"{h} {f}" for h, f in result.screen_features)
     axis.set_title(f"{result.data.name}: {len(scores)} samples, {features}", fontsize=8)

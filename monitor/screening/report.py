@@ -1,6 +1,7 @@
 """The screen's report: ``report.json`` (every sample's scores) and ``report.md`` (for people).
 
-The JSON keeps each feature's raw value next to its value in units, so another reference or
+The JSON keeps each feature's raw value next to its value in units (and, screened by push, each
+screen feature's raw push next to its multiple of the typical push), so another reference or
 unit can be applied later without running the model again. The markdown ranks the samples and
 shows the top ones with their text, because the first thing a person does with a flagged
 sample is read it.
@@ -16,6 +17,7 @@ import torch
 from monitor.core.detect import FeatureKey
 from monitor.core.sample_units import UNIT_MEANING
 from monitor.screening.result import ScreenResult
+from monitor.screening.selection import scale_words
 
 SCHEMA = "emwatch-screen/1"
 MAX_MESSAGE_CHARS = 1500  # per message in the markdown; the JSONL keeps the whole text
@@ -52,8 +54,17 @@ def report_json(result: ScreenResult) -> dict[str, Any]:
             for (hook_point, feature), unit in result.units.features.items()
         ],
         "screen": {
+            "by": result.by,
             "features": [_name(key) for key in result.screen_features],
-            "score": "the largest value in units over the screen features",
+            "score": _score_meaning(result),
+            **(
+                {
+                    "push_scale": {_name(key): v for key, v in result.push.scale.items()},
+                    "push_reference": result.push.reference,
+                }
+                if result.push is not None
+                else {}
+            ),
             "threshold": result.threshold,
             "threshold_source": result.threshold_source,
             "flagged": len(flagged),
@@ -72,6 +83,14 @@ def report_json(result: ScreenResult) -> dict[str, Any]:
                 "units": _nested(result.in_units, sample.index),
                 "raw": _nested(result.scores.raw, sample.index),
                 "cosine": _nested(result.scores.cosine, sample.index),
+                **(
+                    {
+                        "push": _nested(result.push.in_scale(), sample.index),
+                        "push_raw": _nested(result.push.raw, sample.index),
+                    }
+                    if result.push is not None
+                    else {}
+                ),
             }
             for sample in result.samples
         ],
@@ -98,18 +117,29 @@ def report_markdown(result: ScreenResult, top_k: int, histogram: str | None) -> 
             f"1 {kind} unit = {UNIT_MEANING[kind]}"
             for kind in sorted({u.kind for u in result.units.features.values()})
         ),
-        f"- **screen score**: the largest value over "
-        f"{', '.join(_name(key) for key in result.screen_features)}",
-        f"- **flagged**: {len(result.flagged)} of {n} above {result.threshold:g} units "
-        f"({result.threshold_source})",
+        f"- **screen score**: {_score_meaning(result)}",
+        f"- **flagged**: {len(result.flagged)} of {n} above "
+        f"{scale_words(result.threshold, result.by, 'g')} ({result.threshold_source})",
         f"- **dropped**: {_dropped_line(result)}",
         "",
     ]
     if histogram:
         lines += [f"![screen scores]({histogram})", ""]
     lines += _feature_table(result)
+    lines += _push_table(result)
     lines += _top_samples(result, top_k)
     return "\n".join(lines) + "\n"
+
+
+def _score_meaning(result: ScreenResult) -> str:
+    features = ", ".join(_name(key) for key in result.screen_features)
+    if result.push is None:
+        return f"the largest value in units over {features}"
+    return (
+        f"push: the largest over {features} of how far a gradient step on the sample would "
+        "move the residual stream towards the persona, in multiples of the typical push: the "
+        f"median |push| of the samples of {result.push.reference} that push away from it"
+    )
 
 
 def _dropped_line(result: ScreenResult) -> str:
@@ -122,23 +152,49 @@ def _dropped_line(result: ScreenResult) -> str:
 
 
 def _feature_table(result: ScreenResult) -> list[str]:
+    """Every feature's projection; the threshold's column only where it is in units."""
+    by_projection = result.push is None
     lines = [
         "## Every feature, in units",
         "",
         "| hook point | feature | unit (raw) | unit kind | reference (raw) | median | 95th "
-        f"percentile | max | above {result.threshold:g} |",
-        "|---|---|---:|---|---:|---:|---:|---:|---:|",
+        "percentile | max |" + (f" above {result.threshold:g} |" if by_projection else ""),
+        "|---|---|---:|---|---:|---:|---:|---:|" + ("---:|" if by_projection else ""),
     ]
     for key, unit in result.units.features.items():
-        values = result.in_units[key].double()  # [n_samples]
-        quantiles = torch.quantile(values, torch.tensor([0.5, 0.95], dtype=torch.float64))
-        above = int((values > result.threshold).sum())
+        values = result.in_units[key]  # [n_samples]
+        above = f" {int((values > result.threshold).sum())} |" if by_projection else ""
         lines.append(
             f"| {key[0]} | {key[1]} | {unit.unit:.4g} | {unit.kind} | {unit.reference:+.4g} | "
-            f"{float(quantiles[0]):+.2f} | {float(quantiles[1]):+.2f} | "
-            f"{float(values.max()):+.2f} | {above} |"
+            f"{_spread(values)} |{above}"
         )
     return [*lines, ""]
+
+
+def _push_table(result: ScreenResult) -> list[str]:
+    """Each screen feature's push, in multiples of the typical push, when screened by it."""
+    if result.push is None:
+        return []
+    lines = [
+        "## Push, in multiples of the typical push",
+        "",
+        "| hook point | feature | typical push (raw) | median | 95th percentile | max | "
+        f"above {result.threshold:g} |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for key, values in result.push.in_scale().items():  # [n_samples] each
+        lines.append(
+            f"| {key[0]} | {key[1]} | {result.push.scale[key]:.4g} | {_spread(values)} | "
+            f"{int((values > result.threshold).sum())} |"
+        )
+    return [*lines, ""]
+
+
+def _spread(values: torch.Tensor) -> str:
+    """Median, 95th percentile and max of ``values`` [n_samples], as table cells."""
+    values = values.double()
+    quantiles = torch.quantile(values, torch.tensor([0.5, 0.95], dtype=torch.float64))
+    return f"{float(quantiles[0]):+.2f} | {float(quantiles[1]):+.2f} | {float(values.max()):+.2f}"
 
 
 def _top_samples(result: ScreenResult, top_k: int) -> list[str]:
@@ -148,8 +204,9 @@ def _top_samples(result: ScreenResult, top_k: int) -> list[str]:
     for rank, index in enumerate(shown, start=1):
         sample = result.samples[index]
         state = "dropped" if index in dropped else "flagged" if index in result.flagged else ""
+        score = scale_words(float(result.screen.score[index]), result.by)
         lines += [
-            f"### {rank}. line {sample.line}: {float(result.screen.score[index]):+.2f} units "
+            f"### {rank}. line {sample.line}: {score} "
             f"({_name(result.screen.feature[index])}){f' [{state}]' if state else ''}",
             "",
             _cosines(result, index),
@@ -161,13 +218,20 @@ def _top_samples(result: ScreenResult, top_k: int) -> list[str]:
 
 
 def _cosines(result: ScreenResult, index: int) -> str:
-    """The sample's cosine to each direction it is screened on: the geometry, scale-free."""
+    """The sample's cosine to each direction it is screened on: the geometry, scale-free; and,
+    screened by push, where it sits (its projection)."""
     parts = [
         f"{_name(key)} {float(values[index]):+.3f}"
         for key, values in result.scores.cosine.items()
         if key in result.screen_features
     ]
-    return f"cosine to {', '.join(parts)}" if parts else "(no direction among the screen features)"
+    line = f"cosine to {', '.join(parts)}" if parts else "(no direction among the screen features)"
+    if result.push is None:
+        return line
+    projections = ", ".join(
+        f"{_name(key)} {float(result.in_units[key][index]):+.2f}" for key in result.screen_features
+    )
+    return f"{line}; projection in units: {projections}"
 
 
 def _fenced(text: str) -> list[str]:

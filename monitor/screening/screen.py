@@ -15,8 +15,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
+import torch
 from torch import nn
 
+from monitor.core.detect import FeatureKey
 from monitor.core.pack import ProbePack, load_pack
 from monitor.core.sample_units import (
     ShiftScore,
@@ -29,6 +31,12 @@ from monitor.screening.chat_data import read_chat_jsonl
 from monitor.screening.errors import ScreenError
 from monitor.screening.filtered import write_filtered
 from monitor.screening.histogram import write_histogram
+from monitor.screening.push_scores import (
+    PushScores,
+    away_scale,
+    check_push_features,
+    push_samples,
+)
 from monitor.screening.report import report_json, report_markdown
 from monitor.screening.result import ScreenResult
 from monitor.screening.sample_scores import (
@@ -54,6 +62,7 @@ def screen_dataset(
     out: str | Path | None = None,
     reference: str | Path | None = None,
     features: Sequence[str] | None = None,
+    by: selection.ScreenBy = "projection",
     drop_above: float | Literal["pack"] | None = None,
     drop_top: float | None = None,
     top_k: int = 20,
@@ -65,9 +74,15 @@ def screen_dataset(
 
     ``reference``: a trusted chat JSONL whose median is the zero of every feature (default:
     the median of ``data``). ``features``: what the screen score ranks on (default: the first
-    direction at each hook point). ``drop_above`` (units, or ``"pack"`` for the pack's
-    threshold) or ``drop_top`` (a fraction) choose what the filtered set leaves out.
+    direction at each hook point). ``by``: what the screen score reads, ``"projection"`` (in
+    the pack's units) or ``"push"`` (in multiples of the typical push, the median |push| of
+    the reference samples that push away from the persona; a backward pass per batch, so about
+    four times the time). ``drop_above`` (in the score's
+    scale, or ``"pack"`` for the default threshold) or ``drop_top`` (a fraction) choose what
+    the filtered set leaves out.
     """
+    if by not in selection.SCREEN_BY:
+        raise ScreenError(f"a screen reads one of {', '.join(selection.SCREEN_BY)}, not {by!r}")
     if drop_above is not None and drop_top is not None:
         raise ScreenError("give either drop_above or drop_top, not both")
     if drop_top is not None and not 0 < drop_top < 1:
@@ -81,35 +96,58 @@ def screen_dataset(
     screen_features = (
         selection.parse_features(pack, features) if features else default_features(pack)
     )
+    if by == "push":
+        check_push_features(pack, screen_features)
     check_model_fits(model, pack)
     # Every line of both files is tokenised before the first forward.
     prompts = tokenize_samples(tokenizer, samples)
     trusted_prompts = tokenize_samples(tokenizer, trusted) if trusted is not None else None
 
+    pad_id = tokenizer.pad_token_id or 0
+
     def scored(chats: Sequence[TokenizedPrompt]) -> SampleScores:
-        pad_id = tokenizer.pad_token_id or 0
         return score_samples(
             model, pack, chats, pad_id=pad_id, batch_size=batch_size, progress=progress
+        )
+
+    def pushed(chats: Sequence[TokenizedPrompt]) -> dict[FeatureKey, torch.Tensor]:
+        return push_samples(
+            model,
+            pack,
+            chats,
+            screen_features,
+            pad_id=pad_id,
+            batch_size=batch_size,
+            progress=progress,
         )
 
     started = time.monotonic()
     scores = scored(prompts)
     if trusted_prompts is None:
         reference_raw = scores.raw
+        which = f"the screened data ({len(samples)} samples)"
         described = (
-            f"the median of the screened data ({len(samples)} samples): same model, same kind "
-            "of text, and robust while under half of it is bad; if more may be, screen against "
-            "a trusted set (--reference)"
+            f"the median of {which}: same model, same kind of text, and robust while under "
+            "half of it is bad; if more may be, screen against a trusted set (--reference)"
         )
     else:
         reference_raw = scored(trusted_prompts).raw
-        described = f"the median of {len(trusted_prompts)} trusted samples in {reference}"
+        which = f"{len(trusted_prompts)} trusted samples in {reference}"
+        described = f"the median of {which}"
+    push = None
+    if by == "push":
+        raw_push = pushed(prompts)
+        reference_push = raw_push if trusted_prompts is None else pushed(trusted_prompts)
+        push = PushScores(raw_push, away_scale(reference_push), which)
     seconds = time.monotonic() - started
     units = sample_units(pack, reference_raw, described)
     in_units = units.in_units(scores.raw)
-    screen = largest_shift(in_units, screen_features)
+    if push is None:
+        screen = largest_shift(in_units, screen_features)
+    else:
+        screen = largest_shift(push.in_scale(), screen_features)
 
-    threshold, source, dropped, rule = _drops(screen, pack, drop_above, drop_top)
+    threshold, source, dropped, rule = _drops(screen, pack, by, drop_above, drop_top)
     result = ScreenResult(
         data=Path(data),
         model=model_name or str(getattr(model, "name_or_path", "") or type(model).__name__),
@@ -119,6 +157,8 @@ def screen_dataset(
         units=units,
         in_units=in_units,
         screen_features=screen_features,
+        by=by,
+        push=push,
         screen=screen,
         threshold=threshold,
         threshold_source=source,
@@ -134,6 +174,7 @@ def screen_dataset(
 def _drops(
     screen: ShiftScore,
     pack: ProbePack,
+    by: selection.ScreenBy,
     drop_above: float | Literal["pack"] | None,
     drop_top: float | None,
 ) -> tuple[float, str, list[selection.Drop], str | None]:
@@ -141,16 +182,17 @@ def _drops(
     if isinstance(drop_above, float | int):
         threshold, source = float(drop_above), "given (drop above)"
     else:
-        threshold, source = selection.default_threshold(pack)
+        threshold, source = selection.default_threshold(pack, by)
     if drop_above is not None:
         return (
             threshold,
             source,
-            selection.drop_above(screen, threshold),
-            f"above {threshold:g} units",
+            selection.drop_above(screen, threshold, by),
+            f"above {selection.scale_words(threshold, by, 'g')}",
         )
     if drop_top is not None:
-        return threshold, source, selection.drop_top(screen, drop_top), f"the top {drop_top:.1%}"
+        top = selection.drop_top(screen, drop_top, by)
+        return threshold, source, top, f"the top {drop_top:.1%}"
     return threshold, source, [], None
 
 

@@ -63,6 +63,47 @@ def token_key(token_ids: Sequence[int]) -> bytes:
     return hashlib.blake2b(repr(list(token_ids)).encode(), digest_size=16).digest()
 
 
+# hook point -> [(ranking feature, signed unit direction [d_model])]: where push is read
+PushDirections = dict[str, list[tuple[FeatureKey, torch.Tensor]]]
+
+
+def push_directions(pack: ProbePack, features: Sequence[FeatureKey]) -> PushDirections:
+    """The directions among ``features``, signed so that a positive push is towards the
+    persona, by hook point (a watched latent has no direction, so no push)."""
+    signs = feature_signs(pack)
+    directions: PushDirections = {}
+    for hook_point, probe in pack.hooks.items():
+        for direction in probe.directions:
+            key = (hook_point, direction.feature)
+            if key in features:
+                entry = (key, signs[key] * direction.unit.float())
+                directions.setdefault(hook_point, []).append(entry)
+    return directions
+
+
+def push_along(
+    gradient: torch.Tensor,
+    attended: torch.Tensor,
+    directions: Sequence[tuple[FeatureKey, torch.Tensor]],
+) -> dict[FeatureKey, torch.Tensor]:
+    """Per sample, minus the loss gradient at a hook point's output summed over its attended
+    tokens, along each direction: to first order how far a step on the sample moves the
+    output towards the persona. ``gradient`` [b, s, d_model], ``attended`` [b, s, 1]; each
+    push [b] on the CPU."""
+    summed = (gradient.detach().float() * attended).sum(dim=1).cpu()  # [b, d_model]
+    return {key: -(summed @ direction) for key, direction in directions}  # [b] each
+
+
+def push_scale(pushes: dict[FeatureKey, torch.Tensor]) -> dict[FeatureKey, float]:
+    """Per feature, the median absolute push of the reference samples ([n] each, NaN where a
+    backward pass never came): the typical push that a push is a multiple of. A push's size
+    depends on the loss's normalisation and the model, its multiple of the typical one does
+    not."""
+    tiny = torch.finfo(torch.float32).tiny
+    medians = {key: float(values.abs().nanmedian()) for key, values in pushes.items()}
+    return {key: tiny if math.isnan(m) else max(m, tiny) for key, m in medians.items()}
+
+
 @dataclass
 class _Batch:
     """One training batch, from its forward to its backward."""
@@ -122,15 +163,7 @@ class SampleAttribution:
         self.tokenizer = tokenizer
         self.features = list(features) if features is not None else default_features(pack)
         self.rank_by_push = rank_by_push
-        signs = feature_signs(pack)
-        # hook point -> [(feature key, signed unit direction [d_model])] for the push
-        self._directions: dict[str, list[tuple[FeatureKey, torch.Tensor]]] = {}
-        for hook_point, probe in pack.hooks.items():
-            for direction in probe.directions:
-                key = (hook_point, direction.feature)
-                if key in self.features:
-                    entry = (key, signs[key] * direction.unit.float())
-                    self._directions.setdefault(hook_point, []).append(entry)
+        self._directions = push_directions(pack, self.features)
         self._index: dict[bytes, int] = {}
         self._handles: list[RemovableHandle] = []
         self._batch: _Batch | None = None
@@ -213,9 +246,9 @@ class SampleAttribution:
 
     def _watch_gradient(self, hidden: torch.Tensor, batch: _Batch, hook_point: str) -> None:
         def on_gradient(gradient: torch.Tensor) -> None:  # [b, s, d_model]: d loss / d output
-            summed = (gradient.detach().float() * batch.attended).sum(dim=1).cpu()  # [b, d]
-            for key, direction in self._directions[hook_point]:
-                batch.push[key].copy_(-(summed @ direction))  # [b]
+            pushes = push_along(gradient, batch.attended, self._directions[hook_point])
+            for key, push in pushes.items():
+                batch.push[key].copy_(push)  # [b]
 
         hidden.register_hook(on_gradient)  # type: ignore[no-untyped-call]
 
@@ -317,9 +350,7 @@ class SampleAttribution:
         if reference.push_scale is not None:
             return reference.push_scale
         first = {key: torch.cat(parts)[: reference.size] for key, parts in reference.push.items()}
-        tiny = torch.finfo(torch.float32).tiny
-        medians = {key: float(values.abs().nanmedian()) for key, values in first.items()}
-        scale = {key: tiny if math.isnan(m) else max(m, tiny) for key, m in medians.items()}
+        scale = push_scale(first)
         if len(next(iter(first.values()))) >= reference.size:
             reference.push_scale, reference.push = scale, {}
         return scale

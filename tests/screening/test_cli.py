@@ -48,6 +48,72 @@ def test_screen_writes_the_report_and_drops_above_a_threshold(
     assert f"filtered: {out / 'filtered.jsonl'}" in printed
 
 
+def test_screen_by_push_writes_the_filtered_and_dropped_files(
+    model_dir: Path, hostile_pack: ProbePack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write_chats(tmp_path / "data.jsonl", mixed_chats(30, hostile={4, 9}))
+    out = tmp_path / "out"
+    code, printed = _run(
+        model_dir,
+        hostile_pack.directory,
+        data,
+        "--by",
+        "push",
+        "--out",
+        str(out),
+        "--drop-top",
+        "0.1",
+        capsys=capsys,
+    )
+    assert code == 0, printed
+    assert "dropped 3 of 30 (the top 10.0%)" in printed
+    assert "x the typical push" in printed
+    report = json.loads((out / "report.json").read_text())
+    assert report["screen"]["by"] == "push"
+    ranked = sorted(report["samples"], key=lambda row: -row["score"])
+    dropped_rows = [json.loads(line) for line in (out / "dropped.jsonl").read_text().splitlines()]
+    assert [row["index"] for row in dropped_rows] == [row["index"] for row in ranked[:3]]
+    for row in dropped_rows:
+        assert row["by"] == "push" and "units" not in row
+        sample = report["samples"][row["index"]]
+        assert row["push"] == pytest.approx(sample["score"])
+        assert sample["push"][row["hook_point"]][row["feature"]] == pytest.approx(row["push"])
+        assert sample["push_raw"][row["hook_point"]][row["feature"]] == pytest.approx(
+            row["push_raw"]
+        )
+        assert "push at" in row["reason"]
+    kept = (out / "filtered.jsonl").read_text().splitlines()
+    original = data.read_text().splitlines()
+    assert kept == [
+        line for i, line in enumerate(original) if i not in {r["index"] for r in dropped_rows}
+    ]
+    assert "## Push, in multiples of the typical push" in (out / "report.md").read_text()
+    assert (out / "histogram.png").stat().st_size > 0
+
+
+def test_an_unknown_by_is_an_argparse_error_exit_2(
+    model_dir: Path, hostile_pack: ProbePack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write_chats(tmp_path / "data.jsonl", mixed_chats(3, hostile=set()))
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exit_info:
+        _run(
+            model_dir,
+            hostile_pack.directory,
+            data,
+            "--by",
+            "gradient",
+            "--out",
+            str(out),
+            capsys=capsys,
+        )
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert error.startswith("emwatch screen: error: argument --by: invalid choice: 'gradient'")
+    assert "projection" in error and "push" in error
+    assert not out.exists()
+
+
 def test_a_malformed_line_is_one_error_exit_2_and_nothing_written(
     model_dir: Path, hostile_pack: ProbePack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
