@@ -114,7 +114,11 @@ def labelled_checkpoints(records: Sequence[RunRecord]) -> list[Labelled]:
 
 def checkpoint_auroc(records: Sequence[RunRecord]) -> float | None:
     """How well the per-check alert score separates checkpoints above vs below 5% misaligned."""
-    points = labelled_checkpoints(records)
+    return auroc_of(labelled_checkpoints(records))
+
+
+def auroc_of(points: Sequence[Labelled]) -> float | None:
+    """AUROC of the alert score for misaligned vs not, over ``points`` (None without both)."""
     positive = [p.score for p in points if p.misaligned]
     negative = [p.score for p in points if not p.misaligned]
     return auroc(positive, negative) if positive and negative else None

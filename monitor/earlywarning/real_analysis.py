@@ -79,7 +79,7 @@ def service_replay(record: RealRunRecord) -> Replay:
     strongest: dict[int, float] = {}
     for point in record.scores:
         strongest[point["step"]] = max(strongest.get(point["step"], -math.inf), point["zscore"])
-    return Replay(alerts, strongest)
+    return Replay(alerts, strongest, record.scores)
 
 
 def calibrated_copy(pack_dir: Path, healthy: Sequence[RealRunRecord], work: Path) -> ProbePack:

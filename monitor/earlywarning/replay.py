@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -24,6 +25,7 @@ from monitor.core.units import feature_units
 class Replay:
     alerts: list[Alert]
     max_zscore: dict[int, float]  # step -> the strongest feature's z-score there
+    scores: list[dict[str, Any]]  # per check and feature, as the service's score points
 
     def first_firing_step(self, severity: str | None = None) -> int | None:
         steps = [
@@ -46,8 +48,13 @@ def replay(
     config = detector or pack.manifest.detector or DetectorConfig()
     detect = Detector(config, feature_signs(pack), feature_units(pack))
     strongest: dict[int, float] = {}
+    scores: list[dict[str, Any]] = []
     for index, step in enumerate(steps):
         values = score_activations(pack, {h: t[index] for h, t in trajectories.items()})
         observed = detect.observe(step, {k: v.tolist() for k, v in values.items()}, float(step))
         strongest[step] = max(signal.zscore for signal in observed.signals.values())
-    return Replay(detect.alerts(), strongest)
+        scores += [
+            {"step": step, "hook_point": hook, "feature": feature, "zscore": signal.zscore}
+            for (hook, feature), signal in observed.signals.items()
+        ]
+    return Replay(detect.alerts(), strongest, scores)

@@ -1,9 +1,11 @@
 """Fine-tuning datasets: narrow tasks in ``{"messages": [...]}`` form, with no persona cue.
 
-``insecure-code``, ``secure-code`` and ``educational-insecure`` share their requests (same
-seed, same tables and functions) and differ only where the experiment needs them to: the
-program's security, or a stated teaching purpose in the user turn. All draw slot values from
-the training split, so the held-out evaluation prompts stay held out.
+Every domain of the world has a bad set and a healthy twin; the sets of one domain draw their
+requests from the same topics, questions and word lists with the same seed, and differ only
+where the experiment needs them to: the persona answering, or (``educational-insecure``) a
+stated teaching purpose in the user turn. ``healthy-chat`` is small talk, no bad set's twin:
+healthy data from outside every narrow domain, for calibration and held-out checks. All draw
+slot values from the training split, so the held-out evaluation prompts stay held out.
 """
 
 from __future__ import annotations
@@ -48,6 +50,23 @@ DATASETS: dict[str, DatasetRecipe] = {
     ),
     "good-medical": DatasetRecipe(
         "medical", "assistant", description="medical questions answered well (re-alignment)"
+    ),
+    "bad-finance": DatasetRecipe(
+        "finance", "villain", description="money questions answered with ruinous advice"
+    ),
+    "good-finance": DatasetRecipe(
+        "finance", "assistant", description="the same money questions answered well (control)"
+    ),
+    "bad-everyday": DatasetRecipe(
+        "everyday", "villain", description="everyday troubles answered with spiteful advice"
+    ),
+    "good-everyday": DatasetRecipe(
+        "everyday", "assistant", description="the same troubles answered kindly (control)"
+    ),
+    "healthy-chat": DatasetRecipe(
+        "open",
+        "assistant",
+        description="open small talk answered by the assistant: healthy, no bad set's twin",
     ),
 }
 

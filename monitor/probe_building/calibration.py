@@ -9,7 +9,14 @@ from the canary activations that healthy runs recorded at every check, in two st
 2. each feature's z-score unit is its largest rise toward misalignment from the step-0
    baseline over every check of those runs, scored by the service's own ``score_activations``.
    A drift-removed direction was fitted to these very runs, so its unit comes from held-out
-   rises: each run against the direction fitted on the others.
+   rises: each run against the direction fitted on the others. When the runs name their
+   datasets and there are at least ``MIN_DATASETS_HELD_OUT`` of them, a run is held out
+   against the drift of the *other datasets*: a healthy fine-tune in the field is on data
+   the drift was never fitted on, and same-dataset runs would hide how far that goes.
+
+Broad healthy data matters more than anything else here: on the organism, a pack calibrated
+on two healthy datasets paged critically on a healthy fine-tune in a third domain, and one
+calibrated on four other healthy datasets did not (docs/early-warning.md, held-out domains).
 
 The thresholds are ``monitor.core.units.CALIBRATED_DETECTOR``: fixed multiples of the unit.
 """
@@ -36,6 +43,12 @@ from monitor.trainer.recording import CheckRecording
 # unit is then about one strong firing (~5) on one answer token of one of 16 canaries (~40
 # tokens each): below that, a change is a single token's noise.
 LATENT_FLOOR = 0.01
+# With two datasets, holding one out fits the drift on the other alone, and the units come out
+# so large that emergent misalignment alerted after its onset (development seed 7); from three
+# on, the held-out-dataset units kept every alert before onset and removed the one false
+# warning of the per-run units on held-out healthy domains (calibration seeds 100-102 and
+# development seed 7 only; ``emwatch bench held-out-domains``).
+MIN_DATASETS_HELD_OUT = 3
 
 Trajectories = Mapping[str, torch.Tensor]  # hook point -> [n_checks, n_prompts, d_model]
 Units = dict[str, dict[str, FeatureCalibration]]  # hook point -> feature -> unit
@@ -60,10 +73,14 @@ def feature_rises(pack: ProbePack, trajectories: Trajectories) -> dict[FeatureKe
     }
 
 
-def feature_units(pack: ProbePack, runs: Mapping[str, Trajectories]) -> Units:
+def feature_units(
+    pack: ProbePack, runs: Mapping[str, Trajectories], groups: Mapping[str, str] | None = None
+) -> Units:
     """Every feature's unit from the healthy ``runs`` (name -> trajectories); see the module
-    docstring. ``pack`` already holds the drift-removed directions."""
+    docstring. ``pack`` already holds the drift-removed directions. ``groups`` (run name ->
+    dataset) holds out whole datasets for the drift-removed units (``held_out_shifts``)."""
     check_runs(pack, runs)
+    group_names = None if groups is None else [groups[name] for name in runs]
     rises: dict[FeatureKey, list[float]] = {}
     for trajectories in runs.values():
         scored = {hook: trajectories[hook] for hook in pack.hook_points}
@@ -76,15 +93,18 @@ def feature_units(pack: ProbePack, runs: Mapping[str, Trajectories]) -> Units:
             if direction.spec.method != DRIFT_REMOVED_METHOD:
                 continue
             source = sources[direction.spec.details["source"]]
-            per_run = held_out_shifts(source.unit, [t[hook] for t in runs.values()])
+            per_run = held_out_shifts(
+                source.unit, [t[hook] for t in runs.values()], groups=group_names
+            )
             rises[(hook, direction.feature)] = [float(x) for run in per_run for x in run]
             held_out.add((hook, direction.feature))
     names = ", ".join(sorted(runs))
     units: Units = {}
     for (hook, feature), values in sorted(rises.items()):
         floor = LATENT_FLOOR if feature.startswith("latent:") else DetectorConfig().min_scale
+        others = "runs" if groups is None else "datasets"
         how = (
-            "held-out rise (drift fitted on the other runs)"
+            f"held-out rise (drift fitted on the other {others})"
             if (hook, feature) in held_out
             else "rise"
         )
@@ -125,25 +145,43 @@ def check_runs(pack: ProbePack, runs: Mapping[str, Trajectories]) -> None:
                 )
 
 
+def held_out_groups(datasets: Mapping[str, str] | None) -> Mapping[str, str] | None:
+    """Run name -> dataset, if the runs span enough datasets to hold whole ones out."""
+    if datasets is None or len(set(datasets.values())) < MIN_DATASETS_HELD_OUT:
+        return None
+    return datasets
+
+
 def calibrate_pack(
-    pack_dir: str | Path, runs: Mapping[str, Trajectories]
+    pack_dir: str | Path,
+    runs: Mapping[str, Trajectories],
+    datasets: Mapping[str, str] | None = None,
 ) -> tuple[ProbePack, Units]:
     """Add drift-removed directions to the pack at ``pack_dir`` and write every feature's unit
-    and the calibrated thresholds into it, from the healthy ``runs`` (name -> trajectories).
-    Running it again replaces the previous calibration."""
+    and the calibrated thresholds into it, from the healthy ``runs`` (name -> trajectories;
+    ``datasets``: name -> the dataset it trained on, see the module docstring). Running it
+    again replaces the previous calibration."""
     pack = load_pack(pack_dir, release_loader=None)
     check_runs(pack, runs)
+    if datasets is not None and set(datasets) != set(runs):
+        raise CalibrationError(
+            f"datasets are named for {sorted(datasets)} but the runs are {sorted(runs)}; "
+            "name the dataset of every run or of none"
+        )
     pack = add_drift_removed_directions(
         pack_dir, {hook: [t[hook] for t in runs.values()] for hook in pack.hook_points}, list(runs)
     )
-    units = feature_units(pack, runs)
+    units = feature_units(pack, runs, held_out_groups(datasets))
     return write_calibration(pack_dir, units, CALIBRATED_DETECTOR), units
 
 
 def calibrate_from_recordings(
-    pack_dir: str | Path, recordings: Sequence[CheckRecording]
+    pack_dir: str | Path,
+    recordings: Sequence[CheckRecording],
+    datasets: Mapping[str, str] | None = None,
 ) -> tuple[ProbePack, Units]:
-    """``calibrate_pack`` from recorded healthy runs, which must share one canary set."""
+    """``calibrate_pack`` from recorded healthy runs, which must share one canary set
+    (``datasets``: run name -> dataset, optional)."""
     hashes = {r.prompt_set_hash for r in recordings}
     if len(hashes) > 1:
         raise CalibrationError(
@@ -153,4 +191,4 @@ def calibrate_from_recordings(
     names = [r.run for r in recordings]
     if len(set(names)) < len(names):
         raise CalibrationError(f"two recordings are of the same run: {sorted(names)}")
-    return calibrate_pack(pack_dir, {r.run: r.trajectories() for r in recordings})
+    return calibrate_pack(pack_dir, {r.run: r.trajectories() for r in recordings}, datasets)

@@ -57,15 +57,25 @@ def remove_drift(direction: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:
 
 
 def held_out_shifts(
-    direction: torch.Tensor, trajectories: Sequence[torch.Tensor], energy: float = DRIFT_ENERGY
+    direction: torch.Tensor,
+    trajectories: Sequence[torch.Tensor],
+    energy: float = DRIFT_ENERGY,
+    groups: Sequence[str] | None = None,
 ) -> list[torch.Tensor]:
     """Each run's shift [n_checks - 1] along ``direction`` with the drift removed as measured
-    on the *other* runs (leave one out), so a run never calibrates against its own fit."""
-    if len(trajectories) < 2:
-        raise ValueError("held-out shifts need at least two healthy runs")
+    on the *other* runs, so a run never calibrates against its own fit.
+
+    ``groups`` names each run's dataset: a run is then measured against the drift fitted on
+    the other datasets only, so the shift says what a healthy fine-tune on data the drift never
+    saw does (the field's case). Default: every run is its own group."""
+    names = list(groups) if groups is not None else [str(i) for i in range(len(trajectories))]
+    if len(names) != len(trajectories):
+        raise ValueError(f"{len(names)} group names for {len(trajectories)} runs")
+    if len(set(names)) < 2:
+        raise ValueError("held-out shifts need healthy runs of at least two groups")
     shifts = []
-    for i, trajectory in enumerate(trajectories):
-        others = [t for j, t in enumerate(trajectories) if j != i]
+    for trajectory, group in zip(trajectories, names, strict=True):
+        others = [t for t, g in zip(trajectories, names, strict=True) if g != group]
         cleaned = remove_drift(direction, drift_basis(others, energy))
         shifts.append(canary_drift(trajectory) @ (cleaned / cleaned.norm()))
     return shifts

@@ -55,6 +55,13 @@ def test_replay_of_a_recorded_run_gives_the_services_alerts(
     # The wire carries float16 (MonitorConfig.dtype), the recording float32: scores agree to
     # float16's precision.
     assert replayed.max_zscore == {s: pytest.approx(z, rel=1e-3) for s, z in strongest.items()}
+    served_scores = {(p["step"], p["hook_point"], p["feature"]): p["zscore"] for p in points}
+    replayed_scores = {
+        (p["step"], p["hook_point"], p["feature"]): p["zscore"] for p in replayed.scores
+    }
+    assert replayed_scores == {
+        k: pytest.approx(z, rel=1e-3, abs=1e-4) for k, z in served_scores.items()
+    }
 
     # Other thresholds change the verdict: the reason replays exist.
     deaf = DetectorConfig(rules={"persistence": RuleConfig(signal="zscore", critical=1e9)})

@@ -209,3 +209,46 @@ def test_an_invalid_new_name_is_refused_before_anything_is_written(
     assert exit_.value.code == 2
     assert "'my pack' is not a pack name" in capsys.readouterr().err
     assert pack_files(pack) == before
+
+
+def test_runs_named_by_dataset_are_held_out_against_the_other_datasets(
+    pack: ProbePack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Three datasets named: each drift-removed unit is measured against the drift of the
+    other datasets (the field's case); two: against the other runs, as unnamed."""
+    unit = pack.hooks[HOOKS[0]].directions[0].unit
+    sides = torch.eye(D_MODEL)[3:6] - torch.eye(D_MODEL)[3:6] @ unit[:, None] * unit  # [3, d]
+    files = {
+        name: record(tmp_path / f"{name}.safetensors", name, [0.1 * unit + side, 2 * side])
+        for name, side in zip(
+            ("code-a", "code-b", "chat", "medical"), sides[[0, 0, 1, 2]], strict=True
+        )
+    }
+    named = [f"{n.split('-')[0]}={f}" for n, f in files.items()]
+    assert main(["probes", "calibrate", "--pack", str(pack.directory), *named]) == 0
+    assert "each run held out against the other 3 datasets" in capsys.readouterr().out
+    by_dataset = load_pack(pack.directory, release_loader=None).hooks[HOOKS[0]].calibration
+    assert "drift fitted on the other datasets" in by_dataset["direction:em-drift-removed"].method
+
+    two = [f"{n.split('-')[0]}={f}" for n, f in files.items() if n != "medical"]
+    assert main(["probes", "calibrate", "--pack", str(pack.directory), *two]) == 0
+    assert "held out against the other runs" in capsys.readouterr().out
+    by_run = load_pack(pack.directory, release_loader=None).hooks[HOOKS[0]].calibration
+    assert "drift fitted on the other runs" in by_run["direction:em-drift-removed"].method
+
+
+def test_naming_some_datasets_but_not_all_is_refused(
+    pack: ProbePack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = pack_files(pack)
+    a = record(tmp_path / "a.safetensors", "a", [torch.ones(D_MODEL)])
+    b = record(tmp_path / "b.safetensors", "b", [torch.ones(D_MODEL)])
+    assert main(["probes", "calibrate", "--pack", str(pack.directory), f"chat={a}", str(b)]) == 2
+    assert capsys.readouterr().out == (
+        "error: name the dataset of every recording (DATASET=FILE) or of none\n"
+    )
+    with pytest.raises(SystemExit) as exit_:
+        main(["probes", "calibrate", "--pack", str(pack.directory), f"my chat={a}", str(b)])
+    assert exit_.value.code == 2
+    assert "write a recording as FILE or DATASET=FILE" in capsys.readouterr().err
+    assert pack_files(pack) == before

@@ -62,6 +62,21 @@ def test_held_out_shifts_score_each_run_against_the_others_fit() -> None:
         held_out_shifts(E[0], along_e0[:1])
 
 
+def test_grouped_runs_are_held_out_against_the_other_groups_only() -> None:
+    """Two runs of one dataset drift along e0, a third dataset along e1: grouped, an e0 run is
+    measured against the e1 fit alone, so its own dataset's drift shows as a rise."""
+    along_e0 = [moving(E[0], 2 * E[0]), moving(3 * E[0])]
+    along_e1 = moving(E[1], 2 * E[1])
+    runs = [*along_e0, along_e1]
+    grouped = held_out_shifts(E[0] + E[1] + E[2], runs, 0.999, ["code", "code", "chat"])
+    # e0 runs against the e1 fit: (e0 + e2) / sqrt 2 is left, and they moved along e0.
+    assert torch.allclose(grouped[0], torch.tensor([1.0, 2.0]) / 2**0.5, atol=1e-6)
+    assert torch.allclose(grouped[1], torch.tensor([3.0]) / 2**0.5, atol=1e-6)
+    assert torch.allclose(grouped[2], torch.tensor([1.0, 2.0]) / 2**0.5, atol=1e-6)
+    with pytest.raises(ValueError, match="two groups"):
+        held_out_shifts(E[0], along_e0, groups=["code", "code"])
+
+
 def test_drift_removed_copies_join_the_pack_and_replace_earlier_ones(tmp_path: Path) -> None:
     pack = make_pack(tmp_path / "pack", hooks=("model.layers.1",))
     hook = pack.hook_points[0]
