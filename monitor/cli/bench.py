@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
+
+from monitor.cli.common import print_table
+from monitor.organism.datasets import DATASETS
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -87,6 +91,12 @@ def _add_held_out_domains(commands: argparse._SubParsersAction[argparse.Argument
     parser.add_argument(
         "--out", type=Path, default=Path(".emwatch/held-out"), help="(default: %(default)s)"
     )
+    parser.add_argument(
+        "--per-run-units",
+        action="store_true",
+        help="calibrate without naming each run's dataset (drift-removed units held out run "
+        "by run, the earlier rule) and write OUT/summary-per-run-units.json",
+    )
     _pack_and_workers(parser)
     parser.set_defaults(handler=_held_out_domains)
 
@@ -95,11 +105,67 @@ def _held_out_domains(args: argparse.Namespace) -> int:
     from monitor.earlywarning.held_out import HeldOutPlan, run_held_out_bench
 
     pack, workers = _defaults(args)
-    summary = run_held_out_bench(args.out, HeldOutPlan(), pack, workers)
-    for seeds in ("leave_one_domain_out_development", "leave_one_domain_out"):
-        print(seeds, json.dumps(summary[seeds], indent=2))
-    print(f"results: {args.out}/summary.json ({summary['seconds']} s)")
+    summary = run_held_out_bench(
+        args.out, HeldOutPlan(), pack, workers, name_datasets=not args.per_run_units
+    )
+    for seeds in ("development", "bench"):
+        print(f"\n{seeds} seeds {summary['plan'][f'{seeds}_seeds']}")
+        rows = [
+            _detection_row(
+                "leave one domain out", "held out", summary[seeds]["leave_one_domain_out"]
+            )
+        ]
+        for name, fold in summary[seeds]["folds"].items():
+            rows.append(_detection_row(name, "held out", fold["held_out"]))
+            rows.append(_detection_row(name, "calibrated on", fold["in_distribution"]))
+        print_table(
+            [
+                "protocol",
+                "domains",
+                "EM first: probes",
+                "latents",
+                "logprob",
+                "either",
+                "lead: probes",
+                "logprob",
+                "healthy: warn",
+                "crit",
+                "logprob",
+                "AUROC",
+            ],
+            rows,
+        )
+        latents = summary[seeds]["watched_latents_on_bad_runs"].values()
+        if latents:
+            peak = max(r.get("peak_mean_activation", 0.0) for r in latents)
+            active = max(r.get("most_canaries_active_at_once", 0) for r in latents)
+            print(
+                f"watched latents on the {len(latents)} bad runs: peak mean activation over the "
+                f"canaries {peak:.3g}, at most {active} canaries active at once"
+            )
+    name = "summary-per-run-units.json" if args.per_run_units else "summary.json"
+    print(f"results: {args.out}/{name} ({summary['seconds']} s)")
     return 0
+
+
+def _detection_row(protocol: str, domains: str, summary: dict[str, Any]) -> list[object]:
+    """One line of the held-out table: early alerts of n EM runs, false alarms of m healthy."""
+    n, m, early = summary["bad_runs_with_onset"], summary["healthy_runs"], summary["early"]
+    auroc = summary["checkpoint_auroc"]
+    return [
+        protocol,
+        domains,
+        *(
+            f"{early[name]['before_onset']}/{n}"
+            for name in ("probes", "latents", "logprob", "combined")
+        ),
+        early["probes"]["median_lead_steps"],
+        early["logprob"]["median_lead_steps"],
+        f"{summary['healthy_with_warning']}/{m}",
+        f"{summary['healthy_with_critical']}/{m}",
+        f"{summary['healthy_with_logprob_notice']}/{m}",
+        None if auroc is None else f"{auroc:.3f}",
+    ]
 
 
 def _add_calibrate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -116,6 +182,16 @@ def _add_calibrate(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     parser.add_argument(
         "--seeds", type=int, nargs="+", default=[100, 101, 102], help="(default: %(default)s)"
+    )
+    parser.add_argument(
+        "--datasets",
+        nargs="+",
+        choices=[name for name, recipe in DATASETS.items() if recipe.persona == "assistant"],
+        metavar="DATASET",
+        default=["secure-code", "good-medical"],
+        help="healthy datasets to calibrate on (default: %(default)s, the shipped pack's; "
+        "all five generalise to healthy domains calibration never saw, "
+        "docs/early-warning.md#held-out-domains)",
     )
     parser.add_argument(
         "--work-dir", type=Path, default=Path(".emwatch/calibration"), help="(default: %(default)s)"
@@ -256,6 +332,8 @@ def _calibrate(args: argparse.Namespace) -> int:
 
     pack, workers = _defaults(args)
     args.work_dir.mkdir(parents=True, exist_ok=True)
-    calibration, _runs = calibrate_pack(pack, args.seeds, args.work_dir, workers)
+    calibration, _runs = calibrate_pack(
+        pack, args.seeds, args.work_dir, workers, datasets=args.datasets
+    )
     print(json.dumps(calibration.to_dict(), indent=2))
     return 0

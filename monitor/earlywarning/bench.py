@@ -135,17 +135,21 @@ def calibrate_pack(
     say: Progress = print,
     *,
     write: bool = True,
+    datasets: Sequence[str] = HEALTHY_DATASETS,
 ) -> tuple[Calibration, list[RunRecord]]:
-    """Healthy fine-tunes on ``seeds``; their calibration is written into the pack in place
-    (unless ``write`` is false: then only the log-probability baseline is calibrated)."""
+    """Healthy fine-tunes on ``datasets`` x ``seeds``; their calibration is written into the
+    pack in place (unless ``write`` is false: then only the log-probability baseline is
+    calibrated)."""
     specs = [
-        RunSpec(f"cal-{d}", d, seed, record_activations=True)
-        for d in HEALTHY_DATASETS
-        for seed in seeds
+        RunSpec(f"cal-{d}", d, seed, record_activations=True) for d in datasets for seed in seeds
     ]
     runs = _phase("calibration", specs, pack_dir, work_dir / "calibration-service", workers, say)
     if write:
-        _, units = calibrate_pack_on_runs(pack_dir, healthy_trajectories(runs))
+        _, units = calibrate_pack_on_runs(
+            pack_dir,
+            healthy_trajectories(runs),
+            {r.spec.run_name: r.spec.dataset for r in runs},
+        )
         calibration = with_logprob_unit(runs, units)
     else:
         pack = load_pack(pack_dir, release_loader=None)

@@ -24,13 +24,16 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from monitor.core.pack import load_pack
+import torch
+
+from monitor.core.pack import ProbePack, load_pack
+from monitor.core.scoring import score_activations
 from monitor.earlywarning import analysis
 from monitor.earlywarning.calibration import CALIBRATION_SEEDS, Calibration, with_logprob_unit
 from monitor.earlywarning.recorded_runs import RecordedRun, record_runs
 from monitor.earlywarning.replay import replay
 from monitor.earlywarning.runs import RunRecord, RunSpec
-from monitor.probe_building.calibration import calibrate_pack
+from monitor.probe_building.calibration import MIN_DATASETS_HELD_OUT, calibrate_pack
 
 
 @dataclass(frozen=True)
@@ -104,9 +107,8 @@ def is_bad(record: RunRecord) -> bool:
     return record.spec.dataset == DOMAINS[domain_of(record.spec.dataset)].bad
 
 
-def judged(recorded: RecordedRun, pack_dir: Path) -> RunRecord:
-    """The run's record as a service holding the pack at ``pack_dir`` would have judged it."""
-    pack = load_pack(pack_dir, release_loader=None)
+def judged(recorded: RecordedRun, pack: ProbePack) -> RunRecord:
+    """The run's record as a service holding ``pack`` would have judged it."""
     replayed = replay(pack, recorded.recording.steps, recorded.recording.trajectories())
     return replace(
         recorded.record,
@@ -116,10 +118,17 @@ def judged(recorded: RecordedRun, pack_dir: Path) -> RunRecord:
 
 
 def calibrated_copy(
-    base_pack: Path, out: Path, protocol: Protocol, runs: Sequence[RecordedRun]
+    base_pack: Path,
+    out: Path,
+    protocol: Protocol,
+    runs: Sequence[RecordedRun],
+    *,
+    name_datasets: bool = True,
 ) -> tuple[Path, Calibration]:
     """A copy of ``base_pack`` calibrated on the healthy calibration ``runs`` of the protocol's
-    domains, with the log-probability baseline calibrated on the same runs."""
+    domains, with the log-probability baseline calibrated on the same runs. Without
+    ``name_datasets`` calibration does not know which run trained on what, so drift-removed
+    units are held out run by run (the rule before held-out domains were measured)."""
     chosen = [r for r in runs if domain_of(r.record.spec.dataset) in protocol.calibrated_on]
     pack_dir = out / "packs" / protocol.name
     shutil.rmtree(pack_dir, ignore_errors=True)
@@ -127,9 +136,35 @@ def calibrated_copy(
     _pack, units = calibrate_pack(
         pack_dir,
         {r.name: r.recording.trajectories() for r in chosen},
-        {r.name: r.record.spec.dataset for r in chosen},
+        {r.name: r.record.spec.dataset for r in chosen} if name_datasets else None,
     )
     return pack_dir, with_logprob_unit([r.record for r in chosen], units)
+
+
+def watched_latent_activity(recorded: RecordedRun, pack: ProbePack) -> dict[str, Any]:
+    """How much the watched latents fired on the canaries over the whole run: why they could
+    not alert (or could). Calibration does not change latents, so any copy of the pack does."""
+    trajectories = recorded.recording.trajectories()
+    n_checks = len(recorded.recording.steps)
+    peak, active = 0.0, 0
+    for check in range(n_checks):
+        values = score_activations(pack, {h: t[check] for h, t in trajectories.items()})
+        latents = [v for (_, feature), v in values.items() if feature.startswith("latent:")]
+        if not latents:
+            return {"latents": 0}
+        stacked = torch.stack(latents)  # [n_latents, n_prompts]
+        peak = max(peak, float(stacked.mean(dim=1).max()))
+        active = max(active, int((stacked > 0).any(dim=0).sum()))
+    return {
+        "latents": len(latents),
+        "peak_mean_activation": peak,  # over checks and latents, mean over canaries
+        "most_canaries_active_at_once": active,
+    }
+
+
+def _held_out_by(protocol: Protocol) -> str:
+    """Whether the protocol's calibration held whole datasets or single runs out."""
+    return "datasets" if len(protocol.calibrated_on) >= MIN_DATASETS_HELD_OUT else "runs"
 
 
 @dataclass(frozen=True)
@@ -144,7 +179,8 @@ def judge_protocol(
     protocol: Protocol, pack_dir: Path, calibration: Calibration, runs: Sequence[RecordedRun]
 ) -> tuple[Judged, Judged]:
     """(held-out runs, in-distribution runs) of ``runs`` as ``protocol`` judges them."""
-    records = [judged(run, pack_dir) for run in runs]
+    pack = load_pack(pack_dir, release_loader=None)
+    records = [judged(run, pack) for run in runs]
     held = [r for r in records if domain_of(r.spec.dataset) in protocol.held_out]
     seen = [r for r in records if domain_of(r.spec.dataset) in protocol.calibrated_on]
     threshold = calibration.logprob_threshold
@@ -231,9 +267,12 @@ def run_held_out_bench(
     pack_dir: Path,
     workers: int,
     say: Callable[[str], None] = print,
+    *,
+    name_datasets: bool = True,
 ) -> dict[str, Any]:
     """Record every run (resumably), then judge every protocol on the development and the
-    benchmark seeds separately. Written to ``out/summary.json``."""
+    benchmark seeds separately. Written to ``out/summary.json`` (``name_datasets`` false:
+    ``out/summary-per-run-units.json``, see ``calibrated_copy``)."""
     started = time.monotonic()
     runs = record_runs(out / "runs", plan.all_specs(), pack_dir, workers, say)
     calibration_runs = [runs[s.run_name] for s in plan.calibration_specs()]
@@ -245,26 +284,35 @@ def run_held_out_bench(
     held_by_fold: dict[str, list[Judged]] = {name: [] for name in seed_sets}
     for protocol in protocols():
         say(f"judging {protocol.name}: calibrated on {', '.join(protocol.calibrated_on)}")
-        copy, calibration = calibrated_copy(pack_dir, out, protocol, calibration_runs)
+        copy, calibration = calibrated_copy(
+            pack_dir, out, protocol, calibration_runs, name_datasets=name_datasets
+        )
         for name, chosen in seed_sets.items():
             held, seen = judge_protocol(protocol, copy, calibration, chosen)
             results[name]["folds"][protocol.name] = {
                 "calibrated_on": list(protocol.calibrated_on),
                 "calibration_runs": calibration.runs,
+                "drift_removed_units_held_out_by": _held_out_by(protocol),
                 "logprob_threshold": calibration.logprob_threshold,
                 "held_out": detection_summary([held]),
                 "in_distribution": detection_summary([seen]),
             }
             if protocol.name.startswith("without-"):
                 held_by_fold[name].append(held)
-    for name in seed_sets:
+    base = load_pack(pack_dir, release_loader=None)
+    for name, chosen in seed_sets.items():
         # Every run judged once, by the fold that held its domain out.
         results[name]["leave_one_domain_out"] = detection_summary(held_by_fold[name])
+        results[name]["watched_latents_on_bad_runs"] = {
+            run.name: watched_latent_activity(run, base) for run in chosen if is_bad(run.record)
+        }
     summary = {
         "plan": asdict(plan),
+        "datasets_named_to_calibration": name_datasets,
         "domains": {d: asdict(sets) for d, sets in DOMAINS.items()},
         **results,
         "seconds": round(time.monotonic() - started, 1),
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    name = "summary.json" if name_datasets else "summary-per-run-units.json"
+    (out / name).write_text(json.dumps(summary, indent=2) + "\n")
     return summary

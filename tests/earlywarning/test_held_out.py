@@ -19,6 +19,7 @@ from monitor.earlywarning.held_out import (
     first_latent_alert_step,
     judge_protocol,
     protocols,
+    watched_latent_activity,
 )
 from monitor.earlywarning.recorded_runs import RecordedRun, record_runs, recording_path
 from monitor.earlywarning.runs import EvalPoint, RunRecord, RunSpec
@@ -136,6 +137,19 @@ def test_a_latent_alert_is_told_apart_from_a_direction_alert() -> None:
     ]
     assert first_latent_alert_step(replace(run.record, alerts=alerts)) == 9
     assert first_latent_alert_step(run.record) is None
+
+
+def test_watched_latent_activity_reads_the_latents_on_the_canaries(
+    runs: list[RecordedRun], tmp_path: Path
+) -> None:
+    """The test pack's planted latent fires along its direction, so a bad run, moving along
+    it for 20 steps, wakes it far more than a healthy one drifting elsewhere."""
+    pack = make_pack(tmp_path / "pack", hooks=(HOOK,))
+    bad = watched_latent_activity(runs[6], pack)  # bad-code-s0: along the direction
+    healthy = watched_latent_activity(runs[0], pack)
+    assert bad["latents"] == healthy["latents"] == 2
+    assert bad["peak_mean_activation"] > 3 * healthy["peak_mean_activation"]
+    assert bad["most_canaries_active_at_once"] == 2
 
 
 def test_recorded_runs_are_not_fine_tuned_again(tmp_path: Path) -> None:
