@@ -92,6 +92,12 @@ def _add_held_out_domains(commands: argparse._SubParsersAction[argparse.Argument
         "--out", type=Path, default=Path(".emwatch/held-out"), help="(default: %(default)s)"
     )
     parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="one benchmark seed and one calibration seed per healthy set (14 fine-tunes, "
+        "about 15 minutes): a smoke run, not the measurement",
+    )
+    parser.add_argument(
         "--per-run-units",
         action="store_true",
         help="calibrate without naming each run's dataset (drift-removed units held out run "
@@ -106,7 +112,11 @@ def _held_out_domains(args: argparse.Namespace) -> int:
 
     pack, workers = _defaults(args)
     summary = run_held_out_bench(
-        args.out, HeldOutPlan(), pack, workers, name_datasets=not args.per_run_units
+        args.out,
+        HeldOutPlan.quick() if args.quick else HeldOutPlan(),
+        pack,
+        workers,
+        name_datasets=not args.per_run_units,
     )
     for seeds in ("development", "bench"):
         print(f"\n{seeds} seeds {summary['plan'][f'{seeds}_seeds']}")

@@ -57,6 +57,9 @@ def test_the_plan_keeps_calibration_development_and_bench_seeds_apart() -> None:
     calibration = {s.seed for s in plan.calibration_specs()}
     assert not calibration & {*plan.development_seeds, *plan.bench_seeds}
     assert {s.dataset for s in plan.calibration_specs()} == {s.healthy for s in DOMAINS.values()}
+    quick = HeldOutPlan.quick()
+    assert len(quick.all_specs()) == 5 + 9
+    assert {s.run_name for s in quick.all_specs()} <= set(names)  # a later full run reuses them
 
 
 def recorded(dataset: str, seed: int, drift: torch.Tensor, onset: int | None) -> RecordedRun:
